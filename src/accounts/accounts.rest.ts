@@ -1,0 +1,154 @@
+import type { FastifyRequest } from 'fastify';
+import { DomainError, unauthenticated } from '../core/errors';
+import { toRestShape } from '../http/envelope';
+import { object, str, type RestOperation } from '../http/rest-operation';
+import { OTP_TYPES } from './otp.entity';
+
+/** The user's documented REST fields (never hashes, Google or Stripe ids). */
+export const REST_USER_FIELDS = 'id firstName lastName email credits isActive is2faEnabled isDarkMode createdAt updatedAt';
+
+type Params = { user_id: string; user_email: string; otp_type: string };
+type Req = FastifyRequest<{ Params: Params; Body: Record<string, any> }>;
+
+/** `{user, token}` → the documented flat user object with `token`. */
+const userWithToken = (payload: { user: object; token: string }) => ({ ...(toRestShape(payload.user) as object), token: payload.token });
+const nothing = () => null;
+const code = str({ minLength: 1, maxLength: 64 });
+
+/** HTTP Basic `email:password`, the documented way to log in. */
+function basicCredentials(request: FastifyRequest): { email: string; password: string } {
+  const header = request.headers.authorization ?? '';
+  const match = /^basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  const decoded = match ? Buffer.from(match[1], 'base64').toString('utf8') : '';
+  const colon = decoded.indexOf(':');
+  if (colon < 1) throw unauthenticated('Log in with HTTP Basic authentication: base64 of email:password.');
+  return { email: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+export const accountsRest: RestOperation[] = [
+  {
+    method: 'POST',
+    url: '/auth/register',
+    graphql: `mutation ($input: RegisterInput!) { register(input: $input) { token user { ${REST_USER_FIELDS} } } }`,
+    body: object({ first_name: str({ minLength: 1 }), last_name: str({ minLength: 1 }), email: str({ minLength: 3 }), password: str({ minLength: 8 }) }),
+    variables: (r: Req) => ({ input: { firstName: r.body.first_name, lastName: r.body.last_name, email: r.body.email, password: r.body.password } }),
+    status: 201,
+    message: 'User registered successfully. An activation code was sent by email.',
+    present: userWithToken,
+  },
+  {
+    method: 'POST',
+    url: '/auth/google',
+    graphql: `mutation ($idToken: String!) { signInWithGoogle(idToken: $idToken) { token user { ${REST_USER_FIELDS} } } }`,
+    body: object({ id_token: str({ minLength: 1 }) }),
+    variables: (r: Req) => ({ idToken: r.body.id_token }),
+    status: 201,
+    message: 'User logged in with Google successfully.',
+    present: userWithToken,
+  },
+  {
+    method: 'POST',
+    url: '/auth/session',
+    graphql: `mutation ($input: LoginInput!) { login(input: $input) { token user { ${REST_USER_FIELDS} } } }`,
+    body: { anyOf: [object({ code: str() }, []), { type: 'null' }] },
+    variables: (r: Req) => ({ input: { ...basicCredentials(r), code: r.body?.code ?? null } }),
+    status: 200,
+    message: 'User logged in successfully.',
+    present: userWithToken,
+  },
+  {
+    method: 'DELETE',
+    url: '/auth/session',
+    graphql: 'mutation { logout }',
+    status: 204,
+    message: 'User logged out successfully.',
+    present: nothing,
+  },
+  {
+    method: 'PATCH',
+    url: '/users/:user_email/password',
+    graphql: 'mutation ($email: String!, $input: ChangePasswordInput!) { changePassword(email: $email, input: $input) }',
+    body: object({ password: str({ minLength: 8 }), code }),
+    variables: (r: Req) => ({ email: r.params.user_email, input: { password: r.body.password, code: r.body.code } }),
+    status: 200,
+    message: 'User password changed successfully.',
+    present: nothing,
+  },
+  {
+    method: 'POST',
+    url: '/users/:user_email/otp/:otp_type',
+    graphql: 'mutation ($email: String!, $type: OtpType!) { sendOtp(email: $email, type: $type) }',
+    variables: (r: Req) => {
+      if (!(OTP_TYPES as readonly string[]).includes(r.params.otp_type)) {
+        throw new DomainError('BAD_REQUEST', `otp_type must be one of ${OTP_TYPES.join(', ')}.`);
+      }
+      return { email: r.params.user_email, type: r.params.otp_type };
+    },
+    status: 201,
+    message: 'OTP sent successfully.',
+    present: nothing,
+  },
+  {
+    method: 'POST',
+    url: '/users/:user_email/activate',
+    graphql: `mutation ($email: String!, $code: String!) { activate(email: $email, code: $code) { ${REST_USER_FIELDS} } }`,
+    body: object({ code }),
+    variables: (r: Req) => ({ email: r.params.user_email, code: r.body.code }),
+    status: 200,
+    message: 'User activated successfully.',
+  },
+  {
+    method: 'POST',
+    url: '/users/:user_id/2fa',
+    graphql: 'mutation ($userId: ID!, $code: String!) { enableTwoFactor(userId: $userId, code: $code) }',
+    body: object({ code }),
+    variables: (r: Req) => ({ userId: r.params.user_id, code: r.body.code }),
+    status: 200,
+    message: 'User 2FA enabled successfully.',
+    present: nothing,
+  },
+  {
+    method: 'DELETE',
+    url: '/users/:user_id/2fa',
+    graphql: 'mutation ($userId: ID!, $code: String!) { disableTwoFactor(userId: $userId, code: $code) }',
+    body: object({ code }),
+    variables: (r: Req) => ({ userId: r.params.user_id, code: r.body.code }),
+    status: 204,
+    message: 'User 2FA disabled successfully.',
+  },
+  {
+    method: 'POST',
+    url: '/users/:user_id/2fa/totp',
+    graphql: 'mutation ($userId: ID!) { startTotpSetup(userId: $userId) { secret otpauthUri } }',
+    variables: (r: Req) => ({ userId: r.params.user_id }),
+    status: 201,
+    message: 'Authenticator setup started: add the secret to your app and confirm with its first code.',
+  },
+  {
+    method: 'POST',
+    url: '/users/:user_id/2fa/totp/confirm',
+    graphql: 'mutation ($userId: ID!, $code: String!) { confirmTotpSetup(userId: $userId, code: $code) }',
+    body: object({ code }),
+    variables: (r: Req) => ({ userId: r.params.user_id, code: r.body.code }),
+    status: 200,
+    message: 'User 2FA with an authenticator app enabled successfully.',
+    present: nothing,
+  },
+  {
+    method: 'GET',
+    url: '/users/:user_id',
+    graphql: `query ($id: ID!) { user(id: $id) { ${REST_USER_FIELDS} } }`,
+    variables: (r: Req) => ({ id: r.params.user_id }),
+    status: 200,
+    message: 'User fetched successfully.',
+  },
+  {
+    method: 'PATCH',
+    url: '/users/:user_id',
+    graphql: `mutation ($userId: ID!, $input: UpdateUserInput!) { updateUser(userId: $userId, input: $input) { ${REST_USER_FIELDS} } }`,
+    body: { ...object({ first_name: str({ minLength: 1 }), last_name: { type: ['string', 'null'] }, is_dark_mode: { type: 'boolean' } }, []), minProperties: 1 },
+    variables: (r: Req) => ({ userId: r.params.user_id, input: { firstName: r.body.first_name, lastName: r.body.last_name, isDarkMode: r.body.is_dark_mode } }),
+    status: 200,
+    message: 'User updated successfully.',
+  },
+];

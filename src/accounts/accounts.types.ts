@@ -1,0 +1,47 @@
+import { IsEmail, Length, MaxLength, MinLength } from 'class-validator';
+import { Field, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { OTP_TYPES, type OtpType } from './otp.entity';
+import { User } from './user.entity';
+
+export const OtpTypeEnum = Object.fromEntries(OTP_TYPES.map((type) => [type, type])) as { [K in OtpType]: K };
+registerEnumType(OtpTypeEnum, { name: 'OtpType', description: 'What an emailed one-time code is for.' });
+
+@InputType()
+export class RegisterInput {
+  @Field() @Length(1, 200) firstName!: string;
+  @Field() @Length(1, 200) lastName!: string;
+  @Field() @IsEmail({}, { message: 'email must be a valid email address' }) @MaxLength(320) email!: string;
+  @Field({ description: 'At least 8 characters.' }) @MinLength(8, { message: 'password must be at least 8 characters long' }) @MaxLength(1024) password!: string;
+}
+
+@InputType()
+export class LoginInput {
+  @Field() @MaxLength(320) email!: string;
+  @Field() @MaxLength(1024) password!: string;
+  @Field(() => String, { nullable: true, description: 'The second-factor code, when 2FA is on.' }) code?: string | null;
+}
+
+@InputType()
+export class ChangePasswordInput {
+  @Field() @MinLength(8, { message: 'password must be at least 8 characters long' }) @MaxLength(1024) password!: string;
+  @Field({ description: 'A CHANGE_PASSWORD code from sendOtp.' }) code!: string;
+}
+
+@InputType({ description: 'The fields a user may change; anything else is refused.' })
+export class UpdateUserInput {
+  @Field({ nullable: true }) @Length(1, 200) firstName?: string;
+  @Field(() => String, { nullable: true }) @MaxLength(200) lastName?: string | null;
+  @Field({ nullable: true }) isDarkMode?: boolean;
+}
+
+@ObjectType({ description: 'A signed-in user and the user token to send as `Authorization: Bearer <token>`.' })
+export class AuthPayload {
+  @Field(() => User) user!: User;
+  @Field() token!: string;
+}
+
+@ObjectType({ description: 'An authenticator-app secret to scan (otpauthUri) or type in; confirm it with a first code.' })
+export class TotpSetup {
+  @Field() secret!: string;
+  @Field() otpauthUri!: string;
+}

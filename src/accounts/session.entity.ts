@@ -1,0 +1,25 @@
+import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property, type Ref } from '@mikro-orm/core';
+import { newId } from '../core/ids';
+import { User } from './user.entity';
+
+/** A login. The user token names it, so logging out (revoking it) ends the token at once. */
+@Entity({ tableName: 'sessions' })
+export class Session {
+  [OptionalProps]?: 'createdAt' | 'revokedAt';
+
+  @PrimaryKey({ type: 'string', length: 45 })
+  id: string = newId('session');
+
+  @Index()
+  @ManyToOne(() => User, { ref: true, deleteRule: 'cascade' })
+  user!: Ref<User>;
+
+  @Property({ type: 'datetime' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'datetime' })
+  expiresAt!: Date;
+
+  @Property({ type: 'datetime', nullable: true })
+  revokedAt?: Date | null;
+}

@@ -1,0 +1,54 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { AccountsService } from '../accounts/accounts.service';
+import { GoogleIdTokenVerifier } from '../accounts/google-id-token';
+import { OtpService } from '../accounts/otp.service';
+import { ApiKeysService } from '../api-keys/api-keys.service';
+import { CallerResolver } from '../auth/caller';
+import { PasswordHasher } from '../auth/passwords';
+import { RateLimits } from '../auth/rate-limits';
+import { SecretBox } from '../auth/secret-box';
+import { TokenService } from '../auth/tokens';
+import type { Config } from '../core/config';
+import { Mailer } from '../mail/mailer';
+import { SystemService } from '../system/system.service';
+
+/** The composition root: every domain service, built once per process from the configuration. */
+export function createServices(config: Config, orm: MikroORM, log: Logger) {
+  const box = new SecretBox(config.encryptionKey);
+  const tokens = new TokenService(config.jwtSecret);
+  const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir }, log);
+  const apiKeys = new ApiKeysService(tokens);
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+  const accounts = new AccountsService({
+    passwords: new PasswordHasher(config.argon2),
+    tokens,
+    otps: new OtpService(box, { ttlMinutes: config.otpTtlMinutes, maxAttempts: config.otpMaxAttempts }),
+    box,
+    mailer,
+    apiKeys,
+    google: new GoogleIdTokenVerifier({ clientId: config.googleClientId, jwksUrl: config.googleJwksUrl, issuers: config.googleIssuers }),
+    sessionDays: config.sessionDays,
+    otpTtlMinutes: config.otpTtlMinutes,
+    serviceName: config.serviceName,
+    log,
+  });
+  return {
+    config,
+    orm,
+    log,
+    tokens,
+    accounts,
+    apiKeys,
+    system: new SystemService(config.serviceName),
+    callers: new CallerResolver({ tokens, accounts, apiKeys, publicApiKey: config.publicApiKey, adminApiKey: config.adminApiKey }),
+    rateLimits: new RateLimits({ perSecond: config.rateLimitPerSecond, authPerMinute: config.authRateLimitPerMinute, redis }),
+    async close() {
+      mailer.close();
+      redis?.disconnect();
+    },
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;

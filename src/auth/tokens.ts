@@ -1,0 +1,41 @@
+import jwt from 'jsonwebtoken';
+
+export const USER_TOKEN_PREFIX = 'clara_user_';
+export const API_KEY_TOKEN_PREFIX = 'clara_api_';
+
+export interface UserTokenClaims { sub: string; role: 'user'; sid: string }
+export interface ApiKeyTokenClaims { sub: string; role: 'api_key'; jti: string }
+
+/**
+ * Signs and reads Clara's two bearer tokens. Only HS256 with the configured secret is accepted, so
+ * `alg: none` or a token signed with another key fails verification.
+ */
+export class TokenService {
+  constructor(private readonly secret: string) {}
+
+  signUserToken(userId: string, sessionId: string, expiresAt: Date): string {
+    const exp = Math.floor(expiresAt.getTime() / 1000);
+    return USER_TOKEN_PREFIX + jwt.sign({ sub: userId, role: 'user', sid: sessionId, exp }, this.secret, { algorithm: 'HS256' });
+  }
+
+  /** Deterministic (no iat): the same key id always yields the same token, so it can be shown again. */
+  signApiKeyToken(userId: string, apiKeyId: string): string {
+    return API_KEY_TOKEN_PREFIX + jwt.sign({ sub: userId, role: 'api_key', jti: apiKeyId }, this.secret, { algorithm: 'HS256', noTimestamp: true });
+  }
+
+  /** Returns the claims of a valid token, or null for anything forged, expired, malformed or of an unknown kind. */
+  read(token: string): UserTokenClaims | ApiKeyTokenClaims | null {
+    const prefix = token.startsWith(USER_TOKEN_PREFIX) ? 'user' : token.startsWith(API_KEY_TOKEN_PREFIX) ? 'api_key' : null;
+    if (!prefix) return null;
+    const raw = token.slice(prefix === 'user' ? USER_TOKEN_PREFIX.length : API_KEY_TOKEN_PREFIX.length);
+    let claims: jwt.JwtPayload | string;
+    try {
+      claims = jwt.verify(raw, this.secret, { algorithms: ['HS256'] });
+    } catch {
+      return null;
+    }
+    if (typeof claims !== 'object' || typeof claims.sub !== 'string' || claims.role !== prefix) return null;
+    if (prefix === 'user') return typeof claims.sid === 'string' ? { sub: claims.sub, role: 'user', sid: claims.sid } : null;
+    return typeof claims.jti === 'string' ? { sub: claims.sub, role: 'api_key', jti: claims.jti } : null;
+  }
+}

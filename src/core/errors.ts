@@ -1,0 +1,44 @@
+/**
+ * Errors the domain raises on purpose. Adapters translate `code` to an HTTP status (REST) or an
+ * `extensions.code` (GraphQL); anything else that is thrown is an internal error and is never shown.
+ */
+export const ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  /** The documented status for "already exists" (e.g. a taken email) is 400. */
+  ALREADY_EXISTS: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  INSUFFICIENT_CREDITS: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNPROCESSABLE: 422,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Extra data a client needs to react (e.g. `{is_2fa_enabled: true}`). */
+    readonly data: Record<string, unknown> | null = null,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export const badRequest = (message: string) => new DomainError('BAD_REQUEST', message);
+export const unauthenticated = (message: string, data: Record<string, unknown> | null = null) =>
+  new DomainError('UNAUTHENTICATED', message, data);
+export const forbidden = (message: string) => new DomainError('FORBIDDEN', message);
+export const notFound = (message: string) => new DomainError('NOT_FOUND', message);

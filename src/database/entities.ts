@@ -1,0 +1,7 @@
+import { Otp } from '../accounts/otp.entity';
+import { Session } from '../accounts/session.entity';
+import { User } from '../accounts/user.entity';
+import { ApiKey } from '../api-keys/api-key.entity';
+
+/** Every entity of every capability; the ORM and the migration generator both read this list. */
+export const entities = [User, Session, Otp, ApiKey];

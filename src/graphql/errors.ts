@@ -1,0 +1,30 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import type { Logger } from 'pino';
+import { DomainError } from '../core/errors';
+
+/**
+ * What a GraphQL client sees of an error: domain errors with their code, HTTP-like status and data;
+ * GraphQL's own parse/validation errors as they are; anything else as an opaque internal error.
+ */
+export function formatGraphQLError(log: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = domainErrorIn(error) ?? unwrapResolverError(error);
+    if (original instanceof DomainError) {
+      return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { code: original.code, status: original.status, ...(original.data ? { data: original.data } : {}) } };
+    }
+    const code = formatted.extensions?.code;
+    if (code && code !== 'INTERNAL_SERVER_ERROR') return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+    log.error({ err: original }, 'unexpected GraphQL error');
+    return { message: 'Internal server error.', path: formatted.path, extensions: { code: 'INTERNAL', status: 500 } };
+  };
+}
+
+/** Finds a DomainError anywhere in the chain of wrapped errors (resolver, context creation). */
+export function domainErrorIn(error: unknown): DomainError | undefined {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if (current instanceof DomainError) return current;
+    current = (current as { originalError?: unknown }).originalError;
+  }
+  return undefined;
+}

@@ -1,0 +1,138 @@
+import { allow, chain, deny, or, rule, shield } from 'graphql-shield';
+import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
+import { applyMiddleware, type IMiddleware } from 'graphql-middleware';
+import { ArgumentValidationError } from 'type-graphql';
+import { normalizeEmail } from '../accounts/accounts.service';
+import { User } from '../accounts/user.entity';
+import { callerUser } from '../auth/caller';
+import { DomainError, forbidden, notFound, unauthenticated } from '../core/errors';
+import type { Context } from './context';
+
+/*
+ * Who may call what: one rule set for GraphQL and, through it, for the REST shim. Deny by default:
+ * a query or mutation without a rule here is refused.
+ */
+
+const notSignedIn = (ctx: Context) =>
+  ctx.caller.kind === 'rejected' ? unauthenticated(ctx.caller.reason) : unauthenticated('Authentication is required: send a user token or an API key token.');
+
+/** A user token or an API key token. */
+const isAccountCaller = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) => (callerUser(ctx.caller) ? true : notSignedIn(ctx)));
+
+/** A user token only (API keys cannot manage the account). */
+const isUserToken = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) => {
+  if (ctx.caller.kind === 'user') return true;
+  return ctx.caller.kind === 'apiKey' ? forbidden('This operation needs a user token, not an API key.') : notSignedIn(ctx);
+});
+
+const isPublicKey = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) =>
+  ctx.caller.kind === 'public' ? true : ctx.caller.kind === 'rejected' ? notSignedIn(ctx) : unauthenticated('This operation needs the public API key.'),
+);
+
+const isAdmin = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) =>
+  ctx.caller.kind === 'admin' ? true : unauthenticated('This operation needs the admin key.'),
+);
+
+/** Until activated, a signed-in user may only look at themselves and log out. */
+const isActive = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) =>
+  callerUser(ctx.caller)?.isActive ? true : unauthenticated('The account is not activated yet: activate it with the emailed code.'),
+);
+
+/** The user named by the argument must be the caller: someone else's id is 403, an unknown id 404. */
+const ownsUserArg = (argName: string) =>
+  rule(`ownsUserArg:${argName}`, { cache: 'strict' })(async (_parent, args: Record<string, unknown>, ctx: Context) => {
+    const me = callerUser(ctx.caller);
+    const requested = args[argName];
+    if (!me) return notSignedIn(ctx);
+    if (requested === me.id) return true;
+    const exists = typeof requested === 'string' && (await ctx.em.count(User, { id: requested })) > 0;
+    return exists ? forbidden('You can only access your own account.') : notFound('User not found.');
+  });
+
+const ownsEmailArg = rule({ cache: 'strict' })((_parent, args: { email?: unknown }, ctx: Context) => {
+  const me = callerUser(ctx.caller);
+  if (!me) return notSignedIn(ctx);
+  return typeof args.email === 'string' && normalizeEmail(args.email) === me.email ? true : forbidden('You can only change your own password.');
+});
+
+/** Login and code endpoints: a budget per client IP and per account, against guessing. */
+const throttledByAccount = (emailOf: (args: any) => unknown) =>
+  rule({ cache: 'no_cache' })(async (_parent, args, ctx: Context) => {
+    const email = emailOf(args);
+    const keys = [`ip:${ctx.ip}`, ...(typeof email === 'string' ? [`account:${normalizeEmail(email)}`] : [])];
+    await ctx.services.rateLimits.consumeAuthAttempt(keys);
+    return true;
+  });
+const throttled = throttledByAccount((args) => args.email);
+const throttledByIp = throttledByAccount(() => undefined);
+const throttledLogin = throttledByAccount((args) => args.input?.email);
+
+/** Account management on one's own user: a user token, the path's user is the caller, the account is active. */
+const own = chain(isUserToken, ownsUserArg('userId'), isActive);
+
+/**
+ * Object types every field of which may be read by whoever was allowed to reach the object through a root
+ * field above. A type missing here (and from the tree) is denied field by field: new types fail closed.
+ */
+const OPEN_TYPES = ['User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup'] as const;
+
+const ruleTree = {
+    ...Object.fromEntries(OPEN_TYPES.map((type) => [type, allow])),
+    Query: {
+      '*': deny,
+      health: allow,
+      version: allow,
+      me: isAccountCaller,
+      user: chain(isAccountCaller, ownsUserArg('id')),
+      apiKey: own,
+    },
+    Mutation: {
+      '*': deny,
+      register: chain(isPublicKey, throttledByIp),
+      signInWithGoogle: throttledByIp,
+      login: throttledLogin,
+      logout: isUserToken,
+      sendOtp: chain(isPublicKey, throttled),
+      activate: chain(isPublicKey, throttled),
+      changePassword: chain(or(isPublicKey, chain(isUserToken, ownsEmailArg)), throttled),
+      enableTwoFactor: own,
+      disableTwoFactor: own,
+      startTotpSetup: own,
+      confirmTotpSetup: own,
+      updateUser: own,
+      resetApiKey: own,
+    },
+};
+
+const permissions = shield(ruleTree, {
+  fallbackRule: deny,
+  allowExternalErrors: false,
+  fallbackError: exposeOnlyDomainErrors,
+});
+
+/**
+ * Wraps the schema's resolvers with the rules. Fields of OPEN_TYPES are left unwrapped: their rule is
+ * `allow`, and skipping an async wrapper per scalar field keeps large result lists cheap.
+ */
+export function applyPermissions(schema: GraphQLSchema): GraphQLSchema {
+  const generated = permissions.generate(schema) as Record<string, IMiddleware>;
+  for (const type of OPEN_TYPES) delete generated[type];
+  return applyMiddleware(schema, generated as IMiddleware);
+}
+
+/**
+ * With external errors off, everything a rule or resolver throws arrives here: domain errors and input
+ * validation pass through (they are meant for the client); anything else becomes an opaque internal error.
+ */
+function exposeOnlyDomainErrors(thrown: unknown, _parent: unknown, _args: unknown, context: unknown, info: GraphQLResolveInfo): Error {
+  const ctx = context as Context;
+  if (thrown instanceof DomainError) return thrown;
+  if (thrown instanceof ArgumentValidationError) {
+    const details = thrown.extensions.validationErrors as { property: string; constraints?: Record<string, string> }[] | undefined;
+    const messages = (details ?? []).flatMap((error) => Object.values(error.constraints ?? {}));
+    return new DomainError('BAD_REQUEST', messages.length ? messages.join('; ') : 'The input is not valid.');
+  }
+  if (thrown === null || thrown === undefined) return forbidden('You are not allowed to do this.');
+  ctx.services.log.error({ err: thrown, field: `${info.parentType.name}.${info.fieldName}` }, 'unexpected error in a resolver');
+  return new DomainError('INTERNAL', 'Internal server error.');
+}

@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { join } from 'node:path';
+import type { GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { AccountsResolver } from '../accounts/accounts.resolver';
+import { ApiKeysResolver } from '../api-keys/api-keys.resolver';
+import { SystemResolver } from '../system/system.resolver';
+import { applyPermissions } from './permissions';
+
+export const resolvers = [AccountsResolver, ApiKeysResolver, SystemResolver] as const;
+
+/** The checked-in SDL lives here; `npm run schema:emit` rewrites it and a test fails when it is stale. */
+export const SCHEMA_FILE = join(__dirname, '..', '..', '..', 'schema', 'schema.graphql');
+
+/** The executable schema: type-graphql's schema with the permission rules applied (shared by GraphQL and REST). */
+export async function buildExecutableSchema(options: { emitSchemaFile?: boolean } = {}): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
+    resolvers,
+    validate: { forbidUnknownValues: false },
+    emitSchemaFile: options.emitSchemaFile ? { path: SCHEMA_FILE, sortedSchema: true } : false,
+  });
+  return applyPermissions(schema);
+}

@@ -1,0 +1,121 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import helmet from '@fastify/helmet';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { GraphQLError } from 'graphql';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import { accountsRest } from '../accounts/accounts.rest';
+import { apiKeysRest } from '../api-keys/api-keys.rest';
+import { createServices, type Services } from '../app/services';
+import type { Config } from '../core/config';
+import { DomainError } from '../core/errors';
+import { createContext, type Context } from '../graphql/context';
+import { formatGraphQLError } from '../graphql/errors';
+import { buildExecutableSchema } from '../graphql/schema';
+import { systemRest } from '../system/system.rest';
+import { sendError } from './envelope';
+import { registerGraphiQL } from './graphiql';
+import { registerRestOperations, type RestOperation } from './rest-operation';
+
+export const REST_PREFIX = '/api/v1';
+const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest];
+
+export interface App { http: FastifyInstance; services: Services }
+
+/** Builds the HTTP service: GraphQL at /graphql, the REST shim at /api/v1, GraphiQL at /graphiql. */
+export async function buildApp(config: Config, orm: MikroORM, log: Logger): Promise<App> {
+  const services = createServices(config, orm, log);
+  const http = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: process.env.TRUST_PROXY === 'true',
+    // Types are checked as sent: "yes" is not a boolean here. Unknown fields stay, so they can be refused.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  await http.register(helmet, { contentSecurityPolicy: false });
+
+  const schema = await buildExecutableSchema();
+  const apollo = new ApolloServer<Context>({
+    schema,
+    formatError: formatGraphQLError(log),
+    includeStacktraceInErrorResponses: false,
+    plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled()],
+  });
+  await apollo.start();
+  await http.register(fastifyApollo(apollo), {
+    path: '/graphql',
+    context: async (request) => {
+      try {
+        return await createContext(services, request.headers.authorization, request.ip);
+      } catch (error) {
+        // Apollo answers a failed context with this status (e.g. 429 over the rate limit).
+        if (error instanceof DomainError) throw new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: { status: error.status } } });
+        throw error;
+      }
+    },
+  });
+  registerGraphiQL(http);
+
+  await http.register(
+    async (api) => registerRestOperations(api, schema, services, restOperations),
+    { prefix: REST_PREFIX },
+  );
+
+  http.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
+    if (error instanceof DomainError) return sendError(reply, error);
+    if (error.validation) return sendError(reply, new DomainError('BAD_REQUEST', describeValidation(error)));
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'BAD_REQUEST' : status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST';
+      return sendError(reply, new DomainError(code, publicMessage(error)));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(reply, new DomainError('INTERNAL', 'Internal server error.'));
+  });
+
+  http.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const allowed = restOperations.filter((op) => routePattern(REST_PREFIX + op.url).test(path)).map((op) => op.method);
+    if (allowed.length) {
+      reply.header('allow', [...new Set(allowed)].join(', '));
+      return sendError(reply, new DomainError('METHOD_NOT_ALLOWED', `Method ${request.method} is not allowed here.`));
+    }
+    return sendError(reply, new DomainError('NOT_FOUND', 'The requested URL was not found.'));
+  });
+
+  http.addHook('onClose', async () => {
+    await services.close();
+  });
+  return { http, services };
+}
+
+function routePattern(url: string): RegExp {
+  return new RegExp(`^${url.replace(/:[a-z_]+/g, '[^/]+')}/?$`);
+}
+
+function describeValidation(error: FastifyError): string {
+  const first = error.validation?.[0];
+  if (!first) return 'The request is not valid.';
+  const where = (first.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
+  const params = first.params as Record<string, unknown>;
+  if (first.keyword === 'additionalProperties') return `The field '${String(params.additionalProperty)}' is not accepted here.`;
+  if (first.keyword === 'required') return `The field '${String(params.missingProperty)}' is required.`;
+  if (first.keyword === 'minProperties') return 'The request body is empty.';
+  return where ? `The field '${where}' ${first.message}.` : `The request body ${first.message}.`;
+}
+
+function publicMessage(error: FastifyError): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'The request body is not valid JSON.';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'The request body is too large.';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'Unsupported Content-Type; send application/json.';
+    default:
+      return error.message;
+  }
+}

@@ -1,0 +1,27 @@
+import type { FastifyReply } from 'fastify';
+import { DomainError } from '../core/errors';
+
+/** The documented response body: `{data, message, status}`. */
+export interface Envelope { data: unknown; message: string; status: 'success' | 'error' }
+
+export function sendSuccess(reply: FastifyReply, statusCode: number, message: string, data: unknown): FastifyReply {
+  if (statusCode === 204) return reply.code(204).send();
+  return reply.code(statusCode).send({ data, message, status: 'success' } satisfies Envelope);
+}
+
+export function sendError(reply: FastifyReply, error: DomainError): FastifyReply {
+  if (error.code === 'RATE_LIMITED' && error.data?.retry_after_seconds) reply.header('retry-after', String(error.data.retry_after_seconds));
+  return reply.code(error.status).send({ data: error.data, message: error.message, status: 'error' } satisfies Envelope);
+}
+
+/** REST field names and date format from GraphQL's: `is2faEnabled` → `is_2fa_enabled`, ISO → RFC 1123 GMT. */
+export function toRestShape(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(toRestShape);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    const restKey = key.replace(/([a-z])(\d)/g, '$1_$2').replace(/([A-Z])/g, '_$1').toLowerCase();
+    out[restKey] = key.endsWith('At') && typeof field === 'string' ? new Date(field).toUTCString() : toRestShape(field);
+  }
+  return out;
+}

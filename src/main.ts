@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig } from './core/config';
+import { startEmbeddedPostgres } from './database/embedded-postgres';
+import { migrate, openDatabase } from './database/orm';
+import { buildApp } from './http/app';
+
+export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["stripe-signature"]', 'password', '*.password', 'code', '*.code', 'token', '*.token'];
+
+/** Starts the service: database (embedded when DATABASE_URL is unset), migrations, HTTP. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = pino({ level: config.logLevel, redact: LOG_REDACT });
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(join(config.dataDir, 'pglite'), Number(process.env.EMBEDDED_DB_PORT ?? 0));
+  if (embedded) log.info({ dataDir: join(config.dataDir, 'pglite') }, 'DATABASE_URL is not set: using the embedded PostgreSQL (PGlite)');
+  const orm = await openDatabase(config.databaseUrl ?? embedded!.url);
+  await migrate(orm);
+  const { http } = await buildApp(config, orm, log);
+  await http.listen({ host: config.host, port: config.port });
+  log.info(`Clara is serving GraphQL at /graphql, GraphiQL at /graphiql and REST at /api/v1 on http://${config.host}:${config.port}`);
+  if (config.env !== 'production' && !process.env.PUBLIC_API_KEY) log.warn(`PUBLIC_API_KEY is not set: the development key "${config.publicApiKey}" is in use`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await http.close();
+    await orm.close();
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error) => {
+  console.error('Clara failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -36,6 +36,29 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
   });
   await http.register(helmet, { contentSecurityPolicy: false });
 
+  http.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
+    if (error instanceof DomainError) return sendError(reply, error);
+    if (error.validation) return sendError(reply, new DomainError('BAD_REQUEST', describeValidation(error)));
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'BAD_REQUEST' : status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST';
+      return sendError(reply, new DomainError(code, publicMessage(error)));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(reply, new DomainError('INTERNAL', 'Internal server error.'));
+  });
+
+  http.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const allowed = restOperations.filter((op) => routePattern(REST_PREFIX + op.url).test(path)).map((op) => op.method);
+    if (allowed.length) {
+      reply.header('allow', [...new Set(allowed)].join(', '));
+      return sendError(reply, new DomainError('METHOD_NOT_ALLOWED', `Method ${request.method} is not allowed here.`));
+    }
+    return sendError(reply, new DomainError('NOT_FOUND', 'The requested URL was not found.'));
+  });
+
+
   const schema = await buildExecutableSchema();
   const apollo = new ApolloServer<Context>({
     schema,
@@ -62,28 +85,6 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     async (api) => registerRestOperations(api, schema, services, restOperations),
     { prefix: REST_PREFIX },
   );
-
-  http.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
-    if (error instanceof DomainError) return sendError(reply, error);
-    if (error.validation) return sendError(reply, new DomainError('BAD_REQUEST', describeValidation(error)));
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'BAD_REQUEST' : status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST';
-      return sendError(reply, new DomainError(code, publicMessage(error)));
-    }
-    request.log.error({ err: error }, 'unhandled error');
-    return sendError(reply, new DomainError('INTERNAL', 'Internal server error.'));
-  });
-
-  http.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
-    const allowed = restOperations.filter((op) => routePattern(REST_PREFIX + op.url).test(path)).map((op) => op.method);
-    if (allowed.length) {
-      reply.header('allow', [...new Set(allowed)].join(', '));
-      return sendError(reply, new DomainError('METHOD_NOT_ALLOWED', `Method ${request.method} is not allowed here.`));
-    }
-    return sendError(reply, new DomainError('NOT_FOUND', 'The requested URL was not found.'));
-  });
 
   http.addHook('onClose', async () => {
     await services.close();

@@ -1,0 +1,130 @@
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/core/config';
+import { migrate, openDatabase } from '../../src/database/orm';
+import { buildApp, type App } from '../../src/http/app';
+import { createTestDatabase, type DatabaseKind } from './database';
+import { Mailbox } from './mailbox';
+
+export const PUBLIC_KEY = 'test_public_api_key';
+export const ADMIN_KEY = 'test_admin_api_key';
+
+export interface HttpResult<T = any> { status: number; body: T; headers: Headers }
+
+/**
+ * The whole service on a real port, with a fresh database and a real SMTP server, as a client sees it.
+ * `env` overrides configuration (same names as the README's table).
+ */
+export class TestApp {
+  baseUrl = '';
+  app!: App;
+  orm!: MikroORM;
+  config!: Config;
+  readonly mailbox = new Mailbox();
+  private dropDatabase?: () => Promise<void>;
+  private dataDir = mkdtempSync(join(tmpdir(), 'clara-test-'));
+
+  constructor(readonly database: DatabaseKind, private readonly env: Record<string, string> = {}) {}
+
+  async start(): Promise<this> {
+    await this.mailbox.start();
+    const db = await createTestDatabase(this.database);
+    this.dropDatabase = db.drop;
+    this.config = loadConfig({
+      NODE_ENV: 'test',
+      DATA_DIR: this.dataDir,
+      JWT_SECRET: 'test-jwt-secret-that-is-long-enough-1234567890',
+      PUBLIC_API_KEY: PUBLIC_KEY,
+      ADMIN_API_KEY: ADMIN_KEY,
+      SMTP_URL: `smtp://127.0.0.1:${this.mailbox.port}`,
+      // Cheap hashes keep the suite fast; production defaults are in config.ts.
+      ARGON2_MEMORY_KIB: '1024',
+      ARGON2_TIME_COST: '1',
+      RATE_LIMIT_PER_SECOND: '10000',
+      AUTH_RATE_LIMIT_PER_MINUTE: '10000',
+      ...this.env,
+    });
+    this.orm = await openDatabase(db.url);
+    await migrate(this.orm);
+    this.app = await buildApp(this.config, this.orm, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+    const address = await this.app.http.listen({ host: '127.0.0.1', port: 0 });
+    this.baseUrl = address;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.app?.http.close();
+    await this.orm?.close();
+    await this.dropDatabase?.();
+    await this.mailbox.close();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** A REST call under /api/v1. `auth` is the raw Authorization header value. */
+  async rest<T = any>(method: string, path: string, options: { auth?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<HttpResult<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.auth) headers.authorization = options.auth;
+    let body: string | undefined = options.rawBody;
+    if (options.body !== undefined) body = JSON.stringify(options.body);
+    if (body !== undefined) headers['content-type'] ??= 'application/json';
+    const response = await fetch(`${this.baseUrl}/api/v1${path}`, { method, headers, body });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+  }
+
+  /** A GraphQL call; returns the HTTP status and the `{data, errors}` body. */
+  async gql<T = any>(query: string, variables: Record<string, unknown> = {}, auth?: string): Promise<HttpResult<{ data?: T; errors?: { message: string; extensions?: any }[] }>> {
+    const response = await fetch(`${this.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    return { status: response.status, body: (await response.json()) as any, headers: response.headers };
+  }
+
+  /** Registers through REST and returns the new user, its token and the password used. */
+  async register(overrides: Partial<{ email: string; password: string; first_name: string; last_name: string }> = {}) {
+    const email = overrides.email ?? `user-${Math.random().toString(16).slice(2)}@example.com`;
+    const password = overrides.password ?? 'correct horse battery';
+    const response = await this.rest('POST', '/auth/register', {
+      auth: PUBLIC_KEY,
+      body: { first_name: 'Ada', last_name: 'Lovelace', email, password, ...overrides },
+    });
+    if (response.status !== 201) throw new Error(`register failed: ${JSON.stringify(response.body)}`);
+    return { id: response.body.data.id as string, email, password, token: `Bearer ${response.body.data.token}`, user: response.body.data };
+  }
+
+  /** Registers and activates with the code from the activation mail. */
+  async activeUser(overrides: Parameters<TestApp['register']>[0] = {}) {
+    const registered = await this.register(overrides);
+    const code = await this.mailbox.nextCode(registered.email, 0);
+    const activated = await this.rest('POST', `/users/${encodeURIComponent(registered.email)}/activate`, { auth: PUBLIC_KEY, body: { code } });
+    if (activated.status !== 200) throw new Error(`activate failed: ${JSON.stringify(activated.body)}`);
+    return registered;
+  }
+
+  /** Sends an OTP of the type through the documented path and returns the mailed code. */
+  async otp(email: string, type: 'ACTIVATION' | 'TWO_FACTOR_AUTH' | 'CHANGE_PASSWORD'): Promise<string> {
+    const before = this.mailbox.countTo(email);
+    const sent = await this.rest('POST', `/users/${encodeURIComponent(email)}/otp/${type}`, { auth: PUBLIC_KEY });
+    if (sent.status !== 201) throw new Error(`send OTP failed: ${JSON.stringify(sent.body)}`);
+    return this.mailbox.nextCode(email, before);
+  }
+
+  async login(email: string, password: string, code?: string) {
+    return this.rest('POST', '/auth/session', { auth: basic(email, password), ...(code ? { body: { code } } : {}) });
+  }
+}
+
+export function basic(email: string, password: string): string {
+  return `Basic ${Buffer.from(`${email}:${password}`).toString('base64')}`;
+}
+
+/** Starts a TestApp for the duration of a describe block (node:test before/after). */
+export function useTestApp(database: DatabaseKind, env?: Record<string, string>): TestApp {
+  return new TestApp(database, env);
+}

@@ -43,7 +43,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     apiKeys,
     system: new SystemService(config.serviceName),
     callers: new CallerResolver({ tokens, accounts, apiKeys, publicApiKey: config.publicApiKey, adminApiKey: config.adminApiKey }),
-    rateLimits: new RateLimits({ perSecond: config.rateLimitPerSecond, authPerMinute: config.authRateLimitPerMinute, redis }),
+    rateLimits: new RateLimits({ perSecond: config.rateLimitPerSecond, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix }),
     async close() {
       mailer.close();
       redis?.disconnect();

@@ -8,15 +8,21 @@ import { DomainError } from '../core/errors';
  */
 export class RateLimits {
   private readonly perCaller: RateLimiterAbstract;
-  private readonly auth: RateLimiterAbstract;
+  private readonly authPerIp: RateLimiterAbstract;
+  private readonly authPerAccount: RateLimiterAbstract;
 
-  constructor(options: { perSecond: number; authPerMinute: number; redis?: Redis }) {
-    const make = (keyPrefix: string, points: number, duration: number) =>
-      options.redis
-        ? new RateLimiterRedis({ storeClient: options.redis, keyPrefix, points, duration, useRedisPackage: false })
-        : new RateLimiterMemory({ keyPrefix, points, duration });
-    this.perCaller = make('clara:rl:caller', options.perSecond, 1);
-    this.auth = make('clara:rl:auth', options.authPerMinute, 60);
+  constructor(options: { perSecond: number; authPerAccountPerMinute: number; authPerIpPerMinute: number; redis?: Redis; keyPrefix: string }) {
+    const make = (name: string, points: number, duration: number) => {
+      const keyPrefix = `${options.keyPrefix}:rl:${name}`;
+      const memory = new RateLimiterMemory({ keyPrefix, points, duration });
+      // If Redis is unreachable, each instance keeps limiting on its own instead of failing requests.
+      return options.redis
+        ? new RateLimiterRedis({ storeClient: options.redis, keyPrefix, points, duration, useRedisPackage: false, insuranceLimiter: memory })
+        : memory;
+    };
+    this.perCaller = make('caller', options.perSecond, 1);
+    this.authPerIp = make('auth-ip', options.authPerIpPerMinute, 60);
+    this.authPerAccount = make('auth-account', options.authPerAccountPerMinute, 60);
   }
 
   /** Every request: `key` is the API key, user session or IP the budget belongs to. */
@@ -24,9 +30,10 @@ export class RateLimits {
     return consume(this.perCaller, key);
   }
 
-  /** Login and OTP attempts: charged to each of the keys (the IP and the account). */
-  async consumeAuthAttempt(keys: string[]): Promise<void> {
-    for (const key of keys) await consume(this.auth, key);
+  /** Sign-up, login and OTP attempts: charged to the client IP and, when one is named, to the account. */
+  async consumeAuthAttempt(ip: string, account?: string): Promise<void> {
+    await consume(this.authPerIp, ip);
+    if (account) await consume(this.authPerAccount, account);
   }
 }
 

@@ -27,8 +27,10 @@ export interface Config {
   googleJwksUrl: string;
   googleIssuers: string[];
   rateLimitPerSecond: number;
-  authRateLimitPerMinute: number;
+  authRateLimitPerAccountPerMinute: number;
+  authRateLimitPerIpPerMinute: number;
   redisUrl?: string;
+  redisKeyPrefix: string;
   bodyLimitBytes: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
 }
@@ -90,8 +92,10 @@ export function loadConfig(env: Env = process.env): Config {
     googleJwksUrl: env.GOOGLE_JWKS_URL ?? 'https://www.googleapis.com/oauth2/v3/certs',
     googleIssuers: (env.GOOGLE_ISSUERS ?? 'https://accounts.google.com,accounts.google.com').split(','),
     rateLimitPerSecond: int(env, 'RATE_LIMIT_PER_SECOND', 10),
-    authRateLimitPerMinute: int(env, 'AUTH_RATE_LIMIT_PER_MINUTE', 20),
+    authRateLimitPerAccountPerMinute: int(env, 'AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE', 10),
+    authRateLimitPerIpPerMinute: int(env, 'AUTH_RATE_LIMIT_PER_IP_PER_MINUTE', 60),
     redisUrl: env.REDIS_URL || undefined,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'clara',
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024),
     argon2: {
       memoryCost: int(env, 'ARGON2_MEMORY_KIB', 19456),

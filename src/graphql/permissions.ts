@@ -1,4 +1,4 @@
-import { allow, chain, deny, or, rule, shield } from 'graphql-shield';
+import { allow, chain, deny, rule, shield } from 'graphql-shield';
 import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { applyMiddleware, type IMiddleware } from 'graphql-middleware';
 import { ArgumentValidationError } from 'type-graphql';
@@ -49,19 +49,25 @@ const ownsUserArg = (argName: string) =>
     return exists ? forbidden('You can only access your own account.') : notFound('User not found.');
   });
 
-const ownsEmailArg = rule({ cache: 'strict' })((_parent, args: { email?: unknown }, ctx: Context) => {
-  const me = callerUser(ctx.caller);
-  if (!me) return notSignedIn(ctx);
-  return typeof args.email === 'string' && normalizeEmail(args.email) === me.email ? true : forbidden('You can only change your own password.');
+/** The public key (forgotten password), or a user token whose own email is the path's. */
+const isPublicKeyOrOwnEmail = rule({ cache: 'strict' })((_parent, args: { email?: unknown }, ctx: Context) => {
+  if (ctx.caller.kind === 'public') return true;
+  if (ctx.caller.kind !== 'user') return ctx.caller.kind === 'apiKey' ? forbidden('This operation needs a user token or the public key.') : notSignedIn(ctx);
+  return typeof args.email === 'string' && normalizeEmail(args.email) === ctx.caller.user.email ? true : forbidden('You can only change your own password.');
 });
 
 /** Login and code endpoints: a budget per client IP and per account, against guessing. */
 const throttledByAccount = (emailOf: (args: any) => unknown) =>
   rule({ cache: 'no_cache' })(async (_parent, args, ctx: Context) => {
     const email = emailOf(args);
-    const keys = [`ip:${ctx.ip}`, ...(typeof email === 'string' ? [`account:${normalizeEmail(email)}`] : [])];
-    await ctx.services.rateLimits.consumeAuthAttempt(keys);
-    return true;
+    try {
+      await ctx.services.rateLimits.consumeAuthAttempt(ctx.ip, typeof email === 'string' ? normalizeEmail(email) : undefined);
+      return true;
+    } catch (error) {
+      // Rules must return their errors: shield turns a thrown one into a plain "not allowed".
+      if (error instanceof DomainError) return error;
+      throw error;
+    }
   });
 const throttled = throttledByAccount((args) => args.email);
 const throttledByIp = throttledByAccount(() => undefined);
@@ -76,7 +82,7 @@ const own = chain(isUserToken, ownsUserArg('userId'), isActive);
  */
 const OPEN_TYPES = ['User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup'] as const;
 
-const ruleTree = {
+export const ruleTree = {
     ...Object.fromEntries(OPEN_TYPES.map((type) => [type, allow])),
     Query: {
       '*': deny,
@@ -94,7 +100,7 @@ const ruleTree = {
       logout: isUserToken,
       sendOtp: chain(isPublicKey, throttled),
       activate: chain(isPublicKey, throttled),
-      changePassword: chain(or(isPublicKey, chain(isUserToken, ownsEmailArg)), throttled),
+      changePassword: chain(isPublicKeyOrOwnEmail, throttled),
       enableTwoFactor: own,
       disableTwoFactor: own,
       startTotpSetup: own,

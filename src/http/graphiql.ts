@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 
 /** GraphiQL served from the installed packages (no CDN), at /graphiql. */
@@ -43,7 +44,8 @@ export function registerGraphiQL(http: FastifyInstance): void {
   for (const [name, asset] of Object.entries(ASSETS)) {
     let body: Buffer | undefined;
     http.get(`/graphiql/${name}`, (_request, reply) => {
-      body ??= readFileSync(require.resolve(asset.module));
+      // Read from node_modules directly: these packages' `exports` do not list their UMD builds.
+      body ??= readFileSync(join(__dirname, '..', '..', '..', 'node_modules', asset.module));
       return reply.type(asset.type).header('cache-control', 'public, max-age=86400').send(body);
     });
   }

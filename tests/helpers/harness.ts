@@ -45,7 +45,8 @@ export class TestApp {
       ARGON2_MEMORY_KIB: '1024',
       ARGON2_TIME_COST: '1',
       RATE_LIMIT_PER_SECOND: '10000',
-      AUTH_RATE_LIMIT_PER_MINUTE: '10000',
+      AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '10000',
+      AUTH_RATE_LIMIT_PER_IP_PER_MINUTE: '10000',
       ...this.env,
     });
     this.orm = await openDatabase(db.url);

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { generateKeyPair, SignJWT } from 'jose';
+import { testDatabases } from '../helpers/database';
+import { GOOGLE_CLIENT_ID, GoogleIssuer } from '../helpers/google-issuer';
+import { PUBLIC_KEY, TestApp } from '../helpers/harness';
+
+for (const db of testDatabases()) {
+  describe(`Google sign-in (${db})`, () => {
+    const google = new GoogleIssuer();
+    let t: TestApp;
+    before(async () => {
+      await google.start();
+      t = await new TestApp(db, { GOOGLE_CLIENT_ID, GOOGLE_JWKS_URL: google.jwksUrl }).start();
+    });
+    after(async () => {
+      await t.stop();
+      await google.close();
+    });
+
+    const signIn = (idToken: string, auth?: string) => t.rest('POST', '/auth/google', { auth, body: { id_token: idToken } });
+
+    test('a new Google user gets an active account, a token and an API key', async () => {
+      const token = await google.idToken({ sub: '1049332096', email: 'new.google@example.com', given_name: 'Vib', family_name: 'Rath', name: 'Vib Rath' });
+      const res = await signIn(token, PUBLIC_KEY);
+      assert.equal(res.status, 201);
+      assert.equal(res.body.data.email, 'new.google@example.com');
+      assert.equal(res.body.data.is_active, true);
+      assert.equal(res.body.data.first_name, 'Vib');
+      assert.ok(res.body.data.token.startsWith('clara_user_'));
+      const auth = `Bearer ${res.body.data.token}`;
+      assert.equal((await t.rest('GET', `/users/${res.body.data.id}/api_key`, { auth })).status, 200);
+      const again = await signIn(await google.idToken({ sub: '1049332096', email: 'new.google@example.com' }));
+      assert.equal(again.status, 201);
+      assert.equal(again.body.data.id, res.body.data.id, 'the same Google account signs in to the same user');
+      assert.ok(google.requests >= 1, 'the JWKS was fetched over HTTP');
+    });
+
+    test('an existing password account is linked (and activated) by its verified Google email', async () => {
+      const user = await t.register({ email: 'linked@example.com' });
+      const res = await signIn(await google.idToken({ sub: '555', email: 'Linked@Example.com', name: 'Linked' }));
+      assert.equal(res.status, 201);
+      assert.equal(res.body.data.id, user.id);
+      assert.equal(res.body.data.is_active, true);
+      assert.equal((await t.login(user.email, user.password)).status, 200, 'the password still works');
+    });
+
+    test('wrong audience, wrong issuer, expired, foreign signature, unverified email or garbage: 401', async () => {
+      const { privateKey: foreignKey } = await generateKeyPair('RS256');
+      const claims = { sub: '777', email: 'mallory@example.com' };
+      const bad = [
+        await google.idToken(claims, { audience: 'someone-else.apps.googleusercontent.com' }),
+        await google.idToken(claims, { issuer: 'https://evil.example.com' }),
+        await new SignJWT({ ...claims, email_verified: true }).setProtectedHeader({ alg: 'RS256', kid: 'test-key' }).setIssuer('https://accounts.google.com').setAudience(GOOGLE_CLIENT_ID).setIssuedAt(Math.floor(Date.now() / 1000) - 7200).setExpirationTime(Math.floor(Date.now() / 1000) - 3600).sign((await google.idToken(claims), foreignKey)),
+        await google.idToken(claims, { key: foreignKey }),
+        await google.idToken({ ...claims, email_verified: false }),
+        'not-a-jwt',
+      ];
+      for (const token of bad) {
+        const res = await signIn(token);
+        assert.equal(res.status, 401, token.slice(0, 40));
+        assert.equal(res.body.status, 'error');
+      }
+      const expired = await google.idToken(claims, { expiresIn: '-1m' });
+      assert.equal((await signIn(expired)).status, 401);
+      assert.equal((await t.rest('POST', '/auth/google', { body: {} })).status, 400);
+    });
+
+    test('GraphQL signInWithGoogle', async () => {
+      const res = await t.gql('mutation ($t: String!) { signInWithGoogle(idToken: $t) { token user { email isActive } } }', {
+        t: await google.idToken({ sub: '888', email: 'gql.google@example.com', name: 'G' }),
+      });
+      assert.deepEqual(res.body.data.signInWithGoogle.user, { email: 'gql.google@example.com', isActive: true });
+    });
+  });
+}

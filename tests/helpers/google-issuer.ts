@@ -1,0 +1,41 @@
+import { createServer, type Server } from 'node:http';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+
+export const GOOGLE_CLIENT_ID = 'clara-test.apps.googleusercontent.com';
+
+/** A stand-in for Google's issuer: serves a JWKS over HTTP and signs ID tokens with the matching key. */
+export class GoogleIssuer {
+  private server!: Server;
+  private privateKey!: CryptoKey;
+  private jwk!: JWK;
+  jwksUrl = '';
+  requests = 0;
+
+  async start(): Promise<this> {
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    this.privateKey = privateKey;
+    this.jwk = { ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
+    this.server = createServer((_req, res) => {
+      this.requests++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [this.jwk] }));
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
+    this.jwksUrl = `http://127.0.0.1:${(this.server.address() as { port: number }).port}/oauth2/v3/certs`;
+    return this;
+  }
+
+  /** An ID token as Google issues it; `overrides` changes claims, `key` signs with another key. */
+  async idToken(claims: Record<string, unknown>, options: { audience?: string; issuer?: string; expiresIn?: string; key?: CryptoKey } = {}): Promise<string> {
+    return new SignJWT({ email_verified: true, ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid: 'test-key' })
+      .setIssuer(options.issuer ?? 'https://accounts.google.com')
+      .setAudience(options.audience ?? GOOGLE_CLIENT_ID)
+      .setIssuedAt()
+      .setExpirationTime(options.expiresIn ?? '1h')
+      .sign(options.key ?? this.privateKey);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { LoginMutation, LoginMutationVariables, MeQuery } from './generated/graphql';
+import { testDatabases } from './helpers/database';
+import { TestApp } from './helpers/harness';
+
+const root = join(__dirname, '..', '..');
+const operations = readFileSync(join(root, 'tests', 'graphql', 'account.graphql'), 'utf8');
+
+describe('GraphQL codegen', () => {
+  test('tests/generated/graphql.ts is current with the schema and the operations', () => {
+    const check = spawnSync(join(root, 'node_modules', '.bin', 'graphql-codegen'), ['--config', 'codegen.yml', '--check'], { cwd: root, encoding: 'utf8' });
+    assert.equal(check.status, 0, `run \`npm run codegen\`:\n${check.stdout}${check.stderr}`);
+  });
+
+  describe(`the typed operations run against the server (${testDatabases()[0]})`, () => {
+    const t = new TestApp(testDatabases()[0]);
+    before(() => t.start());
+    after(() => t.stop());
+
+    test('Login then Me, typed by the generated types', async () => {
+      const user = await t.activeUser();
+      const variables: LoginMutationVariables = { input: { email: user.email, password: user.password } };
+      const res = await fetch(`${t.baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: operations, variables, operationName: 'Login' }),
+      });
+      const { data } = (await res.json()) as { data: LoginMutation };
+      const me = await fetch(`${t.baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${data.login.token}` },
+        body: JSON.stringify({ query: operations, operationName: 'Me' }),
+      });
+      const result = (await me.json()) as { data: MeQuery };
+      assert.equal(result.data.me.id, data.login.user.id);
+      assert.equal(result.data.me.twoFactorMethod, null);
+      assert.equal(result.data.me.is2faEnabled, false);
+    });
+  });
+});

@@ -96,8 +96,14 @@ export class AccountsService {
 
   /** The session a user token names, if it is still live; one query, used on every authenticated request. */
   async authenticateSession(em: EntityManager, userId: string, sessionId: string): Promise<User | null> {
-    const session = await em.findOne(Session, { id: sessionId, user: userId, revokedAt: null, expiresAt: { $gt: new Date() } }, { populate: ['user'] });
-    return session ? session.user.getEntity() : null;
+    // The hottest query of the service (every request with a user token): one indexed join, hand-written
+    // because the ORM's query building cost more than the query itself; the row still becomes a managed entity.
+    const [row] = await em.getConnection().execute(
+      `select u.* from sessions s join users u on u.id = s.user_id
+        where s.id = ? and s.user_id = ? and s.revoked_at is null and s.expires_at > now()`,
+      [sessionId, userId],
+    );
+    return row ? em.map(User, row) : null;
   }
 
   async logout(em: EntityManager, sessionId: string): Promise<void> {

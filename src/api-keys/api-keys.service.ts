@@ -25,8 +25,9 @@ export class ApiKeysService {
 
   /** The user an API key token acts for, or null when the key was reset or never existed. */
   async authenticate(em: EntityManager, userId: string, apiKeyId: string): Promise<User | null> {
-    const key = await em.findOne(ApiKey, { id: apiKeyId, user: userId }, { populate: ['user'] });
-    return key ? key.user.getEntity() : null;
+    // On every API-key request: one indexed join, hand-written like AccountsService.authenticateSession.
+    const [row] = await em.getConnection().execute('select u.* from api_keys k join users u on u.id = k.user_id where k.id = ? and k.user_id = ?', [apiKeyId, userId]);
+    return row ? em.map(User, row) : null;
   }
 
   private async replace(em: EntityManager, userId: string): Promise<ApiKey> {

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 
 export const USER_TOKEN_PREFIX = 'clara_user_';
@@ -11,7 +12,12 @@ export interface ApiKeyTokenClaims { sub: string; role: 'api_key'; jti: string }
  * `alg: none` or a token signed with another key fails verification.
  */
 export class TokenService {
-  constructor(private readonly secret: string) {}
+  /** A KeyObject, not a string: jsonwebtoken otherwise tries (and fails) to parse the secret as a public key on every verify. */
+  private readonly secret: KeyObject;
+
+  constructor(secret: string) {
+    this.secret = createSecretKey(Buffer.from(secret, 'utf8'));
+  }
 
   signUserToken(userId: string, sessionId: string, expiresAt: Date): string {
     const exp = Math.floor(expiresAt.getTime() / 1000);

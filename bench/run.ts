@@ -1,0 +1,196 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+import { loadConfig } from '../src/core/config';
+
+/*
+ * `npm run bench`: starts the service on the chosen database (embedded by default, DATABASE_URL for a real
+ * PostgreSQL), seeds realistic data, and drives it with autocannon from this process (the service runs in
+ * its own), next to a raw baseline (Fastify + pg, one primary-key lookup) measured in the same run.
+ */
+
+const ROOT = join(__dirname, '..', '..');
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const SEED_USERS = Number(process.env.BENCH_USERS ?? 2000);
+const PUBLIC_KEY = 'bench_public_key';
+const children: ChildProcess[] = [];
+
+interface Scenario {
+  name: string;
+  target: 'raw' | 'service' | 'service-no-limiter' | 'service-redis-limiter';
+  method?: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** The scenario whose figures this one is compared with, besides the raw baseline. */
+  compareWith?: string;
+}
+
+interface Measured { name: string; rps: number; p50: number; p99: number; non2xx: number; errors: number; ratioToRaw: number; ratioToPeer?: number; peer?: string }
+
+function start(script: string, env: Record<string, string>, readyLine?: RegExp): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    if (!readyLine) return resolve({ child, line: '' });
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (readyLine.test(line)) resolve({ child, line });
+    });
+    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+async function startService(port: number, databaseUrl: string, extra: Record<string, string> = {}): Promise<string> {
+  await start('src/main.js', {
+    NODE_ENV: 'production',
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
+    PUBLIC_API_KEY: PUBLIC_KEY,
+    LOG_LEVEL: 'warn',
+    // Raised so the limiter does not cap the figures; its own cost is a scenario of its own.
+    RATE_LIMIT_PER_SECOND: '100000000',
+    AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '100000000',
+    AUTH_RATE_LIMIT_PER_IP_PER_MINUTE: '100000000',
+    ...extra,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let waited = 0; waited < 120_000; waited += 250) {
+    if (await fetch(`${base}/api/v1/health`).then((r) => r.ok, () => false)) return base;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the service on port ${port} did not become healthy`);
+}
+
+async function json(url: string, init: RequestInit): Promise<any> {
+  const response = await fetch(url, init);
+  const body = await response.json();
+  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url}: ${response.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** Users with API keys and credits, plus the one the scenarios act as (registered through the API). */
+async function seed(databaseUrl: string, service: string): Promise<{ userId: string; userToken: string; apiKeyToken: string; email: string; password: string }> {
+  const email = 'bench@example.com';
+  const password = 'bench-password-123';
+  const registered = await json(`${service}/api/v1/auth/register`, {
+    method: 'POST',
+    headers: { authorization: PUBLIC_KEY, 'content-type': 'application/json' },
+    body: JSON.stringify({ first_name: 'Bench', last_name: 'Mark', email, password }),
+  });
+  const userId: string = registered.data.id;
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  await db.query(`update users set is_active = true, credits = 1000000 where id = $1`, [userId]);
+  await db.query(
+    `insert into users (id, email, first_name, last_name, credits, is_active, is_dark_mode, created_at, updated_at)
+     select 'user_' || md5('u' || g), 'seed' || g || '@example.com', 'Seed', 'User ' || g, (g * 37) % 5000, true, g % 2 = 0, now() - (g || ' minutes')::interval, now()
+     from generate_series(1, $1::int) g`,
+    [SEED_USERS],
+  );
+  await db.query(`insert into api_keys (id, user_id, created_at, updated_at) select 'api_key_' || md5('k' || id), id, now(), now() from users where id <> $1`, [userId]);
+  await db.query('analyze');
+  await db.end();
+  const login = await json(`${service}/api/v1/auth/session`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${email}:${password}`).toString('base64')}` } });
+  const userToken = `Bearer ${login.data.token}`;
+  const key = await json(`${service}/api/v1/users/${userId}/api_key`, { headers: { authorization: userToken } });
+  return { userId, userToken, apiKeyToken: `Bearer ${key.data.token}`, email, password };
+}
+
+async function measure(base: string, scenario: Scenario, duration: number): Promise<autocannon.Result> {
+  const options = {
+    url: base + scenario.path,
+    connections: CONNECTIONS,
+    method: scenario.method ?? 'GET',
+    headers: { ...(scenario.body ? { 'content-type': 'application/json' } : {}), ...scenario.headers },
+    body: scenario.body,
+  };
+  await autocannon({ ...options, duration: WARMUP });
+  return autocannon({ ...options, duration });
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const databaseKind = process.env.DATABASE_URL ? 'postgresql' : 'embedded (PGlite)';
+  const databaseUrl = process.env.DATABASE_URL ?? (await start('bench/embedded-db-server.js', {}, /^postgres/)).line.trim();
+  const services = {
+    service: await startService(4101, databaseUrl),
+    'service-no-limiter': await startService(4102, databaseUrl, { RATE_LIMIT_PER_SECOND: '0' }),
+    'service-redis-limiter': process.env.BENCH_REDIS_URL ? await startService(4103, databaseUrl, { REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_KEY_PREFIX: `bench${Date.now()}` }) : '',
+    raw: '',
+  };
+  await start('bench/raw-baseline.js', { DATABASE_URL: databaseUrl, PORT: '4100' }, /^ready/);
+  services.raw = 'http://127.0.0.1:4100';
+  const seeded = await seed(databaseUrl, services.service);
+  const gql = (query: string) => JSON.stringify({ query });
+  const me = gql('{ user(id: "' + seeded.userId + '") { id email firstName lastName credits isActive isDarkMode createdAt updatedAt } }');
+
+  const scenarios: Scenario[] = [
+    { name: 'raw baseline: Fastify + pg, one row by primary key', target: 'raw', path: `/users/${seeded.userId}` },
+    { name: '1. GraphQL user (user token)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: me },
+    { name: '2. REST GET /users/{id} (user token)', target: 'service', path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.userToken }, compareWith: '1. GraphQL user (user token)' },
+    { name: '3a. GraphQL user (API key)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.apiKeyToken }, body: me },
+    { name: '3b. REST GET /users/{id} (API key)', target: 'service', path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.apiKeyToken }, compareWith: '3a. GraphQL user (API key)' },
+    { name: '5a. GraphQL version (no database)', target: 'service', method: 'POST', path: '/graphql', body: gql('{ version }') },
+    { name: '5b. REST GET /version (no database)', target: 'service', path: '/api/v1/version', compareWith: '5a. GraphQL version (no database)' },
+    { name: 'limiter off: REST GET /users/{id} (user token)', target: 'service-no-limiter', path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.userToken } },
+    { name: 'limiter on (memory): same request', target: 'service', path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.userToken }, compareWith: 'limiter off: REST GET /users/{id} (user token)' },
+    ...(services['service-redis-limiter']
+      ? [{ name: 'limiter on (Redis): same request', target: 'service-redis-limiter' as const, path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.userToken }, compareWith: 'limiter off: REST GET /users/{id} (user token)' }]
+      : []),
+    { name: '6. REST login with Basic (argon2id)', target: 'service', method: 'POST', path: '/api/v1/auth/session', headers: { authorization: `Basic ${Buffer.from(`${seeded.email}:${seeded.password}`).toString('base64')}` } },
+  ];
+
+  const results: Measured[] = [];
+  let rawRps = 0;
+  for (const scenario of scenarios) {
+    const result = await measure(services[scenario.target], scenario, DURATION);
+    const rps = result.requests.average;
+    if (scenario.target === 'raw') rawRps = rps;
+    const peer = scenario.compareWith ? results.find((r) => r.name === scenario.compareWith) : undefined;
+    const row: Measured = {
+      name: scenario.name,
+      rps: Math.round(rps),
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      ratioToRaw: Number((rps / rawRps).toFixed(3)),
+      ...(peer ? { peer: peer.name, ratioToPeer: Number((rps / peer.rps).toFixed(3)) } : {}),
+    };
+    results.push(row);
+    process.stderr.write(`${row.name}: ${row.rps} req/s\n`);
+  }
+
+  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'x', PUBLIC_API_KEY: 'x' });
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, database: databaseKind, connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, seededUsers: SEED_USERS };
+  console.log(`\nClara benchmark — ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, database: ${databaseKind}, ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up`);
+  console.log(`argon2id for login: memory ${config.argon2.memoryCost} KiB, time cost ${config.argon2.timeCost}, parallelism ${config.argon2.parallelism}\n`);
+  console.table(results.map((r) => ({ scenario: r.name, 'req/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, 'x raw': r.ratioToRaw, 'x peer': r.ratioToPeer ?? '', 'non-2xx': r.non2xx + r.errors })));
+  const file = join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}-${process.env.DATABASE_URL ? 'postgresql' : 'embedded'}.json`);
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, argon2: config.argon2, results }, null, 2));
+  console.log(`\nwritten to ${file} in ${Math.round((Date.now() - started) / 1000)} s`);
+  if (results.some((r) => r.non2xx + r.errors > 0)) {
+    console.error('some requests failed: the figures above are not valid');
+    process.exitCode = 1;
+  }
+}
+
+function stopAll(): void {
+  for (const child of children) child.kill('SIGTERM');
+}
+
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(stopAll);

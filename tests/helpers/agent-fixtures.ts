@@ -64,6 +64,8 @@ export function wav(seconds: number, sampleRate = 8000): Buffer {
 export const PDF = {
   title: 'Bridge facts',
   author: 'Clara Tests',
+  creator: 'Clara fixture generator',
+  producer: 'pdf-lib',
   text: 'The Golden Gate Bridge opened in 1937. Its main span is 1280 metres long.',
   created: new Date('2020-01-15T09:00:00Z'),
   modified: new Date('2024-02-02T12:00:00Z'),
@@ -76,6 +78,8 @@ export async function pdf(): Promise<Buffer> {
   doc.addPage().drawText(PDF.text, { x: 40, y: 700, size: 11, font });
   doc.setTitle(PDF.title);
   doc.setAuthor(PDF.author);
+  doc.setCreator(PDF.creator);
+  doc.setProducer(PDF.producer);
   doc.setCreationDate(PDF.created);
   doc.setModificationDate(PDF.modified);
   return Buffer.from(await doc.save());

@@ -3,6 +3,7 @@ import { imageSize } from 'image-size';
 import mammoth from 'mammoth';
 import { parseBuffer } from 'music-metadata';
 import { extractText, getDocumentProxy, getMeta, getResolvedPDFJS } from 'unpdf';
+import { badRequest } from '../core/errors';
 import type { DocumentMetadata, ExtractedFile, ExtractedText, ImageMetadata, MediaMetadata, UploadedFile } from './analysis';
 import { decodeText, detectAttachment, type DetectedAttachment } from './supported-attachments';
 
@@ -104,7 +105,7 @@ async function readDocument(bytes: Uint8Array, type: DetectedAttachment): Promis
   return { text: boundText(decodeText(bytes) ?? '') };
 }
 
-/** Checks one upload by content (400 if refused) and reads what its category allows. */
+/** Checks one upload by content and reads what its category allows; a refused or unreadable file is a 400. */
 export async function extractFile(upload: UploadedFile): Promise<ExtractedFile> {
   const type = await detectAttachment(upload.fileName, upload.bytes);
   const base: ExtractedFile = {
@@ -115,12 +116,17 @@ export async function extractFile(upload: UploadedFile): Promise<ExtractedFile> 
     mimeType: type.mimeType,
     nameMatchesContent: type.nameMatchesContent,
   };
-  switch (type.category) {
-    case 'image':
-      return { ...base, image: await readImage(upload.bytes) };
-    case 'audio/video':
-      return { ...base, media: await readMedia(upload.bytes, type.mimeType) };
-    case 'document/text':
-      return { ...base, ...(await readDocument(upload.bytes, type)) };
+  try {
+    switch (type.category) {
+      case 'image':
+        return { ...base, image: await readImage(upload.bytes) };
+      case 'audio/video':
+        return { ...base, media: await readMedia(upload.bytes, type.mimeType) };
+      case 'document/text':
+        return { ...base, ...(await readDocument(upload.bytes, type)) };
+    }
+  } catch (error) {
+    // The right magic bytes on a truncated or corrupt body: the upload is at fault, and retrying cannot help.
+    throw badRequest(`File "${upload.fileName}" looks like ${type.extension} but could not be read (${error instanceof Error ? error.message : String(error)})`);
   }
 }

@@ -104,7 +104,8 @@ export function parseModelVerdict(
 ): AnalysisResult {
   let raw: unknown;
   try {
-    raw = JSON.parse(content ?? '');
+    // Some servers wrap the object in a Markdown code fence despite response_format.
+    raw = JSON.parse((content ?? '').trim().replace(/^```(?:json)?\s*([\s\S]*?)\s*```$/, '$1'));
   } catch {
     throw malformed('it is not JSON');
   }
@@ -174,7 +175,6 @@ export class OpenAIProvider implements AnalysisProvider {
       const completion = await this.client.chat.completions.create({
         model: this.options.model,
         response_format: { type: 'json_object' },
-        temperature: 0,
         messages: [
           { role: 'system', content: SYSTEM_PROMPT },
           { role: 'user', content: JSON.stringify(request, null, 1) },

@@ -74,6 +74,16 @@ describe('extraction', () => {
     assert.equal(file.text?.content, DOCX_TEXT);
   });
 
+  test('a file with the right magic bytes but a corrupt body is refused with a 400', async () => {
+    const truncated = (await pdf()).subarray(0, 40);
+    await assert.rejects(extractFile(upload('broken.pdf', truncated)), (error: unknown) => {
+      assert.ok(error instanceof DomainError);
+      assert.equal(error.code, 'BAD_REQUEST');
+      assert.match(error.message, /^File "broken.pdf" looks like .pdf but could not be read/);
+      return true;
+    });
+  });
+
   test('long text is bounded and marked truncated', async () => {
     const long = 'word '.repeat(MAX_TEXT_CHARS);
     const file = await extractFile(upload('long.txt', long));

@@ -148,6 +148,11 @@ describe('OpenAI-compatible provider', () => {
     assert.match(result.disclaimer, /clara-test-model/);
   });
 
+  test('an answer wrapped in a Markdown code fence is still read', async () => {
+    server.respond = FakeChatServer.completion('```json\n' + JSON.stringify({ summary: 'Fenced.', claims: [] }) + '\n```');
+    assert.equal((await provider().analyze(input)).summary, 'Fenced.');
+  });
+
   test('a malformed answer is a clear, retryable error', async () => {
     const answers: [string, RegExp][] = [
       ['Sure! The photo looks fake.', /not JSON/],

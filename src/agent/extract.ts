@@ -70,8 +70,9 @@ async function readMedia(bytes: Uint8Array, mimeType: string): Promise<MediaMeta
 }
 
 async function readPdf(bytes: Uint8Array): Promise<{ document: DocumentMetadata; text: string }> {
-  // pdf.js takes ownership of (detaches) the buffer it is given: hand it a copy.
-  const pdf = await getDocumentProxy(new Uint8Array(bytes));
+  // pdf.js takes ownership of (detaches) the buffer it is given: hand it a copy. Verbosity 0 keeps its
+  // warnings about damaged files off the service's stdout; a file it cannot read still throws.
+  const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
   try {
     const [{ info }, { text }, { PDFDateString }] = await Promise.all([getMeta(pdf), extractText(pdf, { mergePages: true }), getResolvedPDFJS()]);
     const pdfTime = (value: unknown) => (str(value) ? (PDFDateString.toDateObject(value as string)?.toISOString() ?? null) : null);

@@ -30,7 +30,8 @@ function exifTime(value: unknown, offset: unknown): string | null {
 }
 
 async function readImage(bytes: Uint8Array): Promise<ImageMetadata> {
-  // exifr refuses formats it has no parser for (GIF): those simply have no metadata to report.
+  // exifr refuses formats it has no parser for (GIF) and damaged metadata blocks: either way there is no
+  // metadata to report, which the findings then flag as missing.
   const tags: Record<string, unknown> =
     (await exifr.parse(Buffer.from(bytes), { tiff: true, exif: true, gps: true, xmp: true, reviveValues: false }).catch(() => undefined)) ?? {};
   let size: { width?: number; height?: number } = {};

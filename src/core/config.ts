@@ -33,6 +33,12 @@ export interface Config {
   redisKeyPrefix: string;
   bodyLimitBytes: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  /** Any server speaking OpenAI's chat-completions protocol; unset: the built-in local analyzer. */
+  agentOpenAiBaseUrl?: string;
+  agentOpenAiApiKey?: string;
+  agentModel: string;
+  /** How long one model request may take before it is abandoned (and retried by the queue). */
+  agentTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -102,5 +108,9 @@ export function loadConfig(env: Env = process.env): Config {
       timeCost: int(env, 'ARGON2_TIME_COST', 2),
       parallelism: int(env, 'ARGON2_PARALLELISM', 1),
     },
+    agentOpenAiBaseUrl: env.AGENT_OPENAI_BASE_URL || undefined,
+    agentOpenAiApiKey: env.AGENT_OPENAI_API_KEY || undefined,
+    agentModel: env.AGENT_MODEL || 'gpt-4o-mini',
+    agentTimeoutMs: int(env, 'AGENT_TIMEOUT_MS', 60_000),
   };
 }

@@ -74,7 +74,7 @@ const own = chain(isUserToken, ownsUserArg('userId'), isActive);
  * Object types every field of which may be read by whoever was allowed to reach the object through a root
  * field above. A type missing here (and from the tree) is denied field by field: new types fail closed.
  */
-const OPEN_TYPES = ['User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup'] as const;
+const OPEN_TYPES = ['User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup', 'RateTier', 'CreditCheckout', 'BillingPortal', 'Transaction', 'TransactionEdge', 'TransactionConnection', 'PageInfo'] as const;
 
 const ruleTree = {
     ...Object.fromEntries(OPEN_TYPES.map((type) => [type, allow])),
@@ -85,6 +85,9 @@ const ruleTree = {
       me: isAccountCaller,
       user: chain(isAccountCaller, ownsUserArg('id')),
       apiKey: own,
+      stripeRate: isAccountCaller,
+      transactions: chain(isAccountCaller, ownsUserArg('userId')),
+      transaction: chain(isAccountCaller, ownsUserArg('userId')),
     },
     Mutation: {
       '*': deny,
@@ -101,6 +104,9 @@ const ruleTree = {
       confirmTotpSetup: own,
       updateUser: own,
       resetApiKey: own,
+      buyCredits: chain(isAccountCaller, isActive),
+      portal: chain(isAccountCaller, isActive),
+      adjustCredits: isAdmin,
     },
 };
 

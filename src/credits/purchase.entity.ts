@@ -1,4 +1,4 @@
-import { Entity, ManyToOne, OptionalProps, PrimaryKey, Property, type Ref, Unique } from '@mikro-orm/core';
+import { Check, Entity, ManyToOne, OptionalProps, PrimaryKey, Property, type Ref, Unique } from '@mikro-orm/core';
 import { User } from '../accounts/user.entity';
 import { newId } from '../core/ids';
 
@@ -7,6 +7,8 @@ export type PurchaseStatus = 'pending' | 'paid' | 'failed' | 'expired';
 
 /** A credit purchase through a Stripe Checkout Session; the credits are granted when Stripe confirms payment. */
 @Entity({ tableName: 'purchases' })
+@Check({ name: 'purchases_credits_positive', expression: 'credits > 0' })
+@Check({ name: 'purchases_amount_positive', expression: 'amount_cents > 0' })
 export class Purchase {
   [OptionalProps]?: 'status' | 'createdAt' | 'updatedAt' | 'checkoutSessionId' | 'paidAt';
 

@@ -1,4 +1,4 @@
-import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property, type Ref, Unique } from '@mikro-orm/core';
+import { Check, Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property, type Ref, Unique } from '@mikro-orm/core';
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { User } from '../accounts/user.entity';
 import { newId } from '../core/ids';
@@ -24,6 +24,9 @@ registerEnumType(TransactionKindEnum, { name: 'TransactionKind', description: 'W
 @Index({ name: 'transactions_user_type_page_index', expression: 'create index "transactions_user_type_page_index" on "transactions" ("user_id", "type", "created_at" desc, "id" desc)' })
 // A purchase is granted once, a task is charged or refunded once: the reference is unique per kind.
 @Unique({ name: 'transactions_kind_reference_unique', properties: ['kind', 'reference'] })
+@Check({ name: 'transactions_value_positive', expression: 'value_in_credits > 0' })
+@Check({ name: 'transactions_fiat_non_negative', expression: 'fiat_cents >= 0' })
+@Check({ name: 'transactions_balance_non_negative', expression: 'balance_after >= 0' })
 export class Transaction {
   [OptionalProps]?: 'createdAt' | 'updatedAt' | 'reference' | 'userId' | 'valueInFiat';
 

@@ -67,8 +67,11 @@ const throttled = throttledByAccount((args) => args.email);
 const throttledByIp = throttledByAccount(() => undefined);
 const throttledLogin = throttledByAccount((args) => args.input?.email);
 
+/** One instance per argument name: shield refuses two rules with the same name. */
+const ownsUserIdArg = ownsUserArg('userId');
+
 /** Account management on one's own user: a user token, the path's user is the caller, the account is active. */
-const own = chain(isUserToken, ownsUserArg('userId'), isActive);
+const own = chain(isUserToken, ownsUserIdArg, isActive);
 
 /**
  * Object types every field of which may be read by whoever was allowed to reach the object through a root
@@ -86,8 +89,8 @@ const ruleTree = {
       user: chain(isAccountCaller, ownsUserArg('id')),
       apiKey: own,
       stripeRate: isAccountCaller,
-      transactions: chain(isAccountCaller, ownsUserArg('userId')),
-      transaction: chain(isAccountCaller, ownsUserArg('userId')),
+      transactions: chain(isAccountCaller, ownsUserIdArg),
+      transaction: chain(isAccountCaller, ownsUserIdArg),
     },
     Mutation: {
       '*': deny,

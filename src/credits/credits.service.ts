@@ -36,7 +36,7 @@ export class CreditsService {
   constructor(private readonly rates: RateTier[]) {}
 
   /** Charges credits for a task; idempotent per reference (charging the same task twice returns the first charge). */
-  spend(em: EntityManager, userId: string, credits: number, options: SpendOptions): Promise<Transaction> {
+  async spend(em: EntityManager, userId: string, credits: number, options: SpendOptions): Promise<Transaction> {
     positiveWhole(credits);
     return this.record(em, {
       userId,
@@ -63,7 +63,7 @@ export class CreditsService {
   }
 
   /** An operator's grant (amount > 0) or removal (amount < 0), with the reason in the ledger. */
-  adjust(em: EntityManager, userId: string, amount: number, reason: string): Promise<Transaction> {
+  async adjust(em: EntityManager, userId: string, amount: number, reason: string): Promise<Transaction> {
     if (!Number.isInteger(amount) || amount === 0) throw badRequest('amount must be a non-zero whole number of credits.');
     const why = reason.trim();
     if (!why || why.length > 500) throw badRequest('A reason (1 to 500 characters) is required.');

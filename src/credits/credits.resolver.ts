@@ -37,9 +37,10 @@ export class CreditsResolver {
     @Arg('type', () => TransactionTypeEnum, { nullable: true }) type: TransactionType | null,
     @Ctx() ctx: Context,
   ): Promise<TransactionConnection> {
-    if (after && offset !== null) throw badRequest('Use either after or offset, not both.');
+    // Omitted arguments arrive as undefined, explicit nulls as null.
+    if (after != null && offset != null) throw badRequest('Use either after or offset, not both.');
     const credits = ctx.services.credits;
-    const page = offset !== null ? await credits.listByOffset(ctx.em, userId, { limit: first, offset, type }) : await credits.listAfter(ctx.em, userId, { first, after, type });
+    const page = offset != null ? await credits.listByOffset(ctx.em, userId, { limit: first, offset, type }) : await credits.listAfter(ctx.em, userId, { first, after, type });
     return toConnection(page);
   }
 

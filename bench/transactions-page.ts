@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { CreditsService } from '../src/credits/credits.service';
+import { CreditsService, encodeCursor } from '../src/credits/credits.service';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { migrate, openDatabase } from '../src/database/orm';
 
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       // The deepest page: the cursor of the row just before the last PAGE rows (found once, not timed).
       const deep = Math.max(rows - PAGE, 0);
       const [beforeDeep] = (await credits.listByOffset(em(), userId, { limit: 1, offset: deep - 1 })).transactions;
-      const after = Buffer.from(`${beforeDeep.createdAt.toISOString()}|${beforeDeep.id}`).toString('base64url');
+      const after = encodeCursor(beforeDeep);
       results.push({
         rows,
         first: await median(() => credits.listAfter(em(), userId, { first: PAGE })),

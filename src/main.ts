@@ -2,9 +2,11 @@ import 'reflect-metadata';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from './core/config';
+import { startLocalStripeIfUnconfigured } from './credits/local-stripe/in-process';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
 import { migrate, openDatabase } from './database/orm';
-import { buildApp } from './http/app';
+import { buildApp, REST_PREFIX } from './http/app';
+import { STRIPE_WEBHOOK_PATH } from './credits/credits.webhook';
 
 export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["stripe-signature"]', 'password', '*.password', 'code', '*.code', 'token', '*.token'];
 
@@ -16,8 +18,10 @@ async function main(): Promise<void> {
   if (embedded) log.info({ dataDir: join(config.dataDir, 'pglite') }, 'DATABASE_URL is not set: using the embedded PostgreSQL (PGlite)');
   const orm = await openDatabase(config.databaseUrl ?? embedded!.url);
   await migrate(orm);
+  const localStripe = await startLocalStripeIfUnconfigured(config, log);
   const { http } = await buildApp(config, orm, log);
-  await http.listen({ host: config.host, port: config.port });
+  const address = await http.listen({ host: config.host, port: config.port });
+  if (localStripe) localStripe.webhookUrl = `${address}${REST_PREFIX}${STRIPE_WEBHOOK_PATH}`;
   log.info(`Clara is serving GraphQL at /graphql, GraphiQL at /graphiql and REST at /api/v1 on http://${config.host}:${config.port}`);
   if (config.env !== 'production' && !process.env.PUBLIC_API_KEY) log.warn(`PUBLIC_API_KEY is not set: the development key "${config.publicApiKey}" is in use`);
 
@@ -27,6 +31,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     await http.close();
+    await localStripe?.stop();
     await orm.close();
     await embedded?.stop();
     process.exit(0);

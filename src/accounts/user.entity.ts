@@ -1,4 +1,4 @@
-import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Check, Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { newId } from '../core/ids';
 
@@ -9,6 +9,8 @@ registerEnumType(TwoFactorMethodEnum, { name: 'TwoFactorMethod', description: 'H
 
 @ObjectType({ description: 'A Clara account. Only its owner can see it.' })
 @Entity({ tableName: 'users' })
+// Declared here (not only in the migration) so that generated migrations never drop it.
+@Check({ name: 'users_credits_non_negative', expression: 'credits >= 0' })
 export class User {
   [OptionalProps]?: 'credits' | 'isActive' | 'isDarkMode' | 'createdAt' | 'updatedAt' | 'twoFactorMethod' | 'is2faEnabled';
 

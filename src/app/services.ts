@@ -11,6 +11,9 @@ import { RateLimits } from '../auth/rate-limits';
 import { SecretBox } from '../auth/secret-box';
 import { TokenService } from '../auth/tokens';
 import type { Config } from '../core/config';
+import { CreditsService } from '../credits/credits.service';
+import { PurchasesService } from '../credits/purchases.service';
+import { StripeService } from '../credits/stripe.service';
 import { Mailer } from '../mail/mailer';
 import { SystemService } from '../system/system.service';
 
@@ -34,6 +37,15 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     serviceName: config.serviceName,
     log,
   });
+  const credits = new CreditsService(config.creditRates);
+  const purchases = new PurchasesService({
+    stripe: new StripeService(config.stripe, log),
+    credits,
+    rates: config.creditRates,
+    currency: config.stripe.currency,
+    appUrl: config.appUrl,
+    log,
+  });
   return {
     config,
     orm,
@@ -41,6 +53,8 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     tokens,
     accounts,
     apiKeys,
+    credits,
+    purchases,
     system: new SystemService(config.serviceName),
     callers: new CallerResolver({ tokens, accounts, apiKeys, publicApiKey: config.publicApiKey, adminApiKey: config.adminApiKey }),
     rateLimits: new RateLimits({ perSecond: config.rateLimitPerSecond, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix }),

@@ -39,6 +39,29 @@ export interface Config {
   agentModel: string;
   /** How long one model request may take before it is abandoned (and retried by the queue). */
   agentTimeoutMs: number;
+  /** Base URL that Checkout's success/cancel URLs and the portal's return URL are built on (the web app). */
+  appUrl: string;
+  creditRates: RateTier[];
+  stripe: StripeConfig;
+}
+
+/** Credits are sold in tiers: an amount between the limits (USD, inclusive) buys `rate` credits per USD. */
+export interface RateTier { lowerLimit: number; upperLimit: number; rate: number }
+
+export interface StripeConfig {
+  /**
+   * No STRIPE_SECRET_KEY: the project's local Stripe server (src/credits/local-stripe) is started in-process
+   * and the service talks to it. Never true when a key is configured.
+   */
+  local: boolean;
+  secretKey: string;
+  webhookSecret: string;
+  apiHost?: string;
+  apiPort?: number;
+  apiProtocol?: 'http' | 'https';
+  currency: string;
+  /** How old (seconds) a webhook signature may be before it is refused. */
+  webhookToleranceSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -112,5 +135,40 @@ export function loadConfig(env: Env = process.env): Config {
     agentOpenAiApiKey: env.AGENT_OPENAI_API_KEY || undefined,
     agentModel: env.AGENT_MODEL || 'gpt-4o-mini',
     agentTimeoutMs: int(env, 'AGENT_TIMEOUT_MS', 60_000),
+    appUrl: env.APP_URL ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`,
+    creditRates: creditRates(env.CREDIT_RATES),
+    stripe: stripeConfig(env, mode, dataDir),
+  };
+}
+
+/** CREDIT_RATES: JSON `[{"lower_limit": 5, "upper_limit": 10000, "rate": 100}, ...]` (USD, credits per USD). */
+function creditRates(raw: string | undefined): RateTier[] {
+  if (!raw) return [{ lowerLimit: 5, upperLimit: 10000, rate: 100 }];
+  const parsed: unknown = JSON.parse(raw);
+  if (!Array.isArray(parsed) || parsed.length === 0) throw new Error('CREDIT_RATES must be a non-empty JSON array');
+  return parsed.map((tier: Record<string, unknown>) => {
+    const { lower_limit: lowerLimit, upper_limit: upperLimit, rate } = tier;
+    const valid = typeof lowerLimit === 'number' && typeof upperLimit === 'number' && lowerLimit > 0 && upperLimit >= lowerLimit
+      && Number.isInteger(lowerLimit * 100) && Number.isInteger(upperLimit * 100) && Number.isInteger(rate) && (rate as number) > 0;
+    if (!valid) throw new Error('CREDIT_RATES: each tier needs 0 < lower_limit <= upper_limit (USD, whole cents) and a positive integer rate');
+    return { lowerLimit, upperLimit, rate: rate as number };
+  });
+}
+
+function stripeConfig(env: Env, mode: Config['env'], dataDir: string): StripeConfig {
+  const secretKey = env.STRIPE_SECRET_KEY || undefined;
+  if (!secretKey && mode === 'production') throw new Error('STRIPE_SECRET_KEY must be set in production');
+  if (secretKey && !env.STRIPE_WEBHOOK_SECRET) throw new Error('STRIPE_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY');
+  const protocol = env.STRIPE_API_PROTOCOL;
+  if (protocol && protocol !== 'http' && protocol !== 'https') throw new Error('STRIPE_API_PROTOCOL must be http or https');
+  return {
+    local: !secretKey,
+    secretKey: secretKey ?? 'sk_test_local_stripe',
+    webhookSecret: env.STRIPE_WEBHOOK_SECRET || (secretKey ? '' : `whsec_${devSecret(dataDir, 'STRIPE_WEBHOOK_SECRET')}`),
+    apiHost: env.STRIPE_API_HOST || undefined,
+    apiPort: env.STRIPE_API_PORT ? int(env, 'STRIPE_API_PORT', 443) : undefined,
+    apiProtocol: protocol as StripeConfig['apiProtocol'],
+    currency: (env.STRIPE_CURRENCY ?? 'usd').toLowerCase(),
+    webhookToleranceSeconds: int(env, 'STRIPE_WEBHOOK_TOLERANCE_SECONDS', 300),
   };
 }

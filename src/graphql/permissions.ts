@@ -73,14 +73,17 @@ const throttled = throttledByAccount((args) => args.email);
 const throttledByIp = throttledByAccount(() => undefined);
 const throttledLogin = throttledByAccount((args) => args.input?.email);
 
+/** One instance per argument name: shield refuses two rules with the same name. */
+const ownsUserIdArg = ownsUserArg('userId');
+
 /** Account management on one's own user: a user token, the path's user is the caller, the account is active. */
-const own = chain(isUserToken, ownsUserArg('userId'), isActive);
+const own = chain(isUserToken, ownsUserIdArg, isActive);
 
 /**
  * Object types every field of which may be read by whoever was allowed to reach the object through a root
  * field above. A type missing here (and from the tree) is denied field by field: new types fail closed.
  */
-const OPEN_TYPES = ['User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup'] as const;
+const OPEN_TYPES = ['User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup', 'RateTier', 'CreditCheckout', 'BillingPortal', 'Transaction', 'TransactionEdge', 'TransactionConnection', 'PageInfo'] as const;
 
 export const ruleTree = {
     ...Object.fromEntries(OPEN_TYPES.map((type) => [type, allow])),
@@ -91,6 +94,9 @@ export const ruleTree = {
       me: isAccountCaller,
       user: chain(isAccountCaller, ownsUserArg('id')),
       apiKey: own,
+      stripeRate: isAccountCaller,
+      transactions: chain(isAccountCaller, ownsUserIdArg),
+      transaction: chain(isAccountCaller, ownsUserIdArg),
     },
     Mutation: {
       '*': deny,
@@ -107,6 +113,9 @@ export const ruleTree = {
       confirmTotpSetup: own,
       updateUser: own,
       resetApiKey: own,
+      buyCredits: chain(isAccountCaller, isActive),
+      portal: chain(isAccountCaller, isActive),
+      adjustCredits: isAdmin,
     },
 };
 

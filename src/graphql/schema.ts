@@ -4,10 +4,11 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { AccountsResolver } from '../accounts/accounts.resolver';
 import { ApiKeysResolver } from '../api-keys/api-keys.resolver';
+import { CreditsResolver } from '../credits/credits.resolver';
 import { SystemResolver } from '../system/system.resolver';
 import { applyPermissions } from './permissions';
 
-export const resolvers = [AccountsResolver, ApiKeysResolver, SystemResolver] as const;
+export const resolvers = [AccountsResolver, ApiKeysResolver, CreditsResolver, SystemResolver] as const;
 
 /** The checked-in SDL lives here; `npm run schema:emit` rewrites it and a test fails when it is stale. */
 export const SCHEMA_FILE = join(__dirname, '..', '..', '..', 'schema', 'schema.graphql');

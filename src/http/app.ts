@@ -10,6 +10,8 @@ import { accountsRest } from '../accounts/accounts.rest';
 import { apiKeysRest } from '../api-keys/api-keys.rest';
 import { createServices, type Services } from '../app/services';
 import type { Config } from '../core/config';
+import { creditsRest } from '../credits/credits.rest';
+import { stripeWebhookRoutes } from '../credits/credits.webhook';
 import { DomainError } from '../core/errors';
 import { createContext, type Context } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/errors';
@@ -20,7 +22,7 @@ import { registerGraphiQL } from './graphiql';
 import { registerRestOperations, type RestOperation } from './rest-operation';
 
 export const REST_PREFIX = '/api/v1';
-const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest];
+const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest, ...creditsRest];
 
 export interface App { http: FastifyInstance; services: Services }
 
@@ -85,6 +87,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     async (api) => registerRestOperations(api, schema, services, restOperations),
     { prefix: REST_PREFIX },
   );
+  await http.register(stripeWebhookRoutes(services), { prefix: REST_PREFIX });
 
   http.addHook('onClose', async () => {
     await services.close();

@@ -1,0 +1,172 @@
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import { User } from '../accounts/user.entity';
+import type { RateTier } from '../core/config';
+import { badRequest, DomainError, notFound } from '../core/errors';
+import { isId } from '../core/ids';
+import { creditsToCents } from './rates';
+import { Transaction, type TransactionKind, type TransactionType } from './transaction.entity';
+
+/** One balance change to record. `delta` is signed; `describe` gets the balances before and after. */
+export interface BalanceChange {
+  userId: string;
+  delta: number;
+  kind: TransactionKind;
+  reference?: string | null;
+  fiatCents?: number;
+  describe: (before: number, after: number) => string;
+}
+
+export interface SpendOptions { kind: 'analysis'; reference: string; description?: string }
+export interface RefundOptions { reference: string; description?: string }
+
+export interface TransactionPage {
+  transactions: Transaction[];
+  hasNextPage: boolean;
+}
+
+export const PAGE_DEFAULT = 20;
+export const PAGE_MAX = 100;
+
+/**
+ * The credit ledger: every change of a balance goes through here and is written, with its ledger row, in
+ * one database transaction. The balance update is conditional (`credits + delta >= 0`), so concurrent
+ * spends serialise on the user's row and can never take a balance below zero or lose an update.
+ */
+export class CreditsService {
+  constructor(private readonly rates: RateTier[]) {}
+
+  /** Charges credits for a task; idempotent per reference (charging the same task twice returns the first charge). */
+  async spend(em: EntityManager, userId: string, credits: number, options: SpendOptions): Promise<Transaction> {
+    positiveWhole(credits);
+    return this.record(em, {
+      userId,
+      delta: -credits,
+      kind: options.kind,
+      reference: options.reference,
+      describe: () => options.description ?? `Spent ${credits} credits on ${options.kind} ${options.reference}.`,
+    });
+  }
+
+  /** Gives back credits charged for a reference (at most what was charged); idempotent per reference. */
+  async refund(em: EntityManager, userId: string, credits: number, options: RefundOptions): Promise<Transaction> {
+    positiveWhole(credits);
+    const charge = await em.findOne(Transaction, { user: userId, reference: options.reference, type: 'DEBIT' });
+    if (!charge) throw notFound(`Nothing was charged for ${options.reference}.`);
+    if (credits > charge.valueInCredits) throw badRequest(`At most ${charge.valueInCredits} credits can be refunded for ${options.reference}.`);
+    return this.record(em, {
+      userId,
+      delta: credits,
+      kind: 'refund',
+      reference: options.reference,
+      describe: () => options.description ?? `Refunded ${credits} credits for ${options.reference}.`,
+    });
+  }
+
+  /** An operator's grant (amount > 0) or removal (amount < 0), with the reason in the ledger. */
+  async adjust(em: EntityManager, userId: string, amount: number, reason: string): Promise<Transaction> {
+    if (!Number.isInteger(amount) || amount === 0) throw badRequest('amount must be a non-zero whole number of credits.');
+    const why = reason.trim();
+    if (!why || why.length > 500) throw badRequest('A reason (1 to 500 characters) is required.');
+    return this.record(em, { userId, delta: amount, kind: 'admin', describe: (before, after) => `Admin updated credits from ${before} to ${after}: ${why}` });
+  }
+
+  /**
+   * Applies a change inside the caller's open database transaction (e.g. a purchase being settled).
+   * Throws INSUFFICIENT_CREDITS (403) when the balance would go below zero, NOT_FOUND for an unknown user.
+   */
+  async applyInTransaction(tx: EntityManager, change: BalanceChange): Promise<Transaction> {
+    const rows: { credits: number }[] = await tx.execute(
+      'update "users" set "credits" = "credits" + ?, "updated_at" = ? where "id" = ? and "credits" + ? >= 0 returning "credits"',
+      [change.delta, new Date(), change.userId, change.delta],
+    );
+    if (!rows.length) {
+      if (!(await tx.count(User, { id: change.userId }))) throw notFound('User not found.');
+      throw new DomainError('INSUFFICIENT_CREDITS', `Not enough credits: ${-change.delta} are needed.`);
+    }
+    const after = rows[0].credits;
+    const credits = Math.abs(change.delta);
+    const entry = tx.create(Transaction, {
+      user: tx.getReference(User, change.userId),
+      type: change.delta > 0 ? 'CREDIT' : 'DEBIT',
+      kind: change.kind,
+      reference: change.reference ?? null,
+      valueInCredits: credits,
+      fiatCents: change.fiatCents ?? creditsToCents(this.rates, credits),
+      balanceAfter: after,
+      description: change.describe(after - change.delta, after),
+    });
+    await tx.flush();
+    return entry;
+  }
+
+  /** A change in its own database transaction; with a reference, a repeat returns the first row instead. */
+  private async record(em: EntityManager, change: BalanceChange): Promise<Transaction> {
+    const earlier = () => (change.reference ? em.findOne(Transaction, { kind: change.kind, reference: change.reference }) : Promise.resolve(null));
+    const existing = await earlier();
+    if (existing) return sameChange(existing, change);
+    try {
+      return await em.transactional((tx) => this.applyInTransaction(tx as EntityManager, change));
+    } catch (error) {
+      // A concurrent call with the same reference won the race; its row is the answer.
+      const winner = error instanceof UniqueConstraintViolationException ? await earlier() : null;
+      if (winner) return sameChange(winner, change);
+      throw error;
+    }
+  }
+
+  /** Newest first, by offset (the documented REST paging); stable because ids break ties. */
+  async listByOffset(em: EntityManager, userId: string, options: { limit?: number | null; offset?: number | null; type?: TransactionType | null }): Promise<TransactionPage> {
+    const limit = pageSize(options.limit);
+    const offset = options.offset ?? 0;
+    if (!Number.isInteger(offset) || offset < 0) throw badRequest('offset must be a whole number >= 0.');
+    const rows = await em.find(Transaction, { user: userId, ...(options.type ? { type: options.type } : {}) }, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1, offset });
+    return { transactions: rows.slice(0, limit), hasNextPage: rows.length > limit };
+  }
+
+  /** Newest first, after a cursor: a keyset read on (user_id, created_at desc, id desc), as fast deep as shallow. */
+  async listAfter(em: EntityManager, userId: string, options: { first?: number | null; after?: string | null; type?: TransactionType | null }): Promise<TransactionPage> {
+    const limit = pageSize(options.first);
+    const qb = em.createQueryBuilder(Transaction, 't').select('*').where({ user: userId });
+    if (options.type) qb.andWhere({ type: options.type });
+    if (options.after) {
+      const { createdAt, id } = decodeCursor(options.after);
+      qb.andWhere('(t.created_at, t.id) < (?, ?)', [createdAt, id]);
+    }
+    const rows = await qb.orderBy({ createdAt: 'desc', id: 'desc' }).limit(limit + 1).getResultList();
+    return { transactions: rows.slice(0, limit), hasNextPage: rows.length > limit };
+  }
+
+  async get(em: EntityManager, userId: string, transactionId: string): Promise<Transaction> {
+    const found = isId('transaction', transactionId) ? await em.findOne(Transaction, { id: transactionId, user: userId }) : null;
+    if (!found) throw notFound('Transaction not found.');
+    return found;
+  }
+}
+
+export function encodeCursor(transaction: Transaction): string {
+  return Buffer.from(`${transaction.createdAt.toISOString()}|${transaction.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(iso);
+  if (!isId('transaction', id) || Number.isNaN(createdAt.getTime())) throw badRequest('The cursor is not valid.');
+  return { createdAt, id };
+}
+
+function pageSize(requested: number | null | undefined): number {
+  const size = requested ?? PAGE_DEFAULT;
+  if (!Number.isInteger(size) || size < 1 || size > PAGE_MAX) throw badRequest(`The page size must be between 1 and ${PAGE_MAX}.`);
+  return size;
+}
+
+function positiveWhole(credits: number): void {
+  if (!Number.isInteger(credits) || credits <= 0) throw badRequest('credits must be a positive whole number.');
+}
+
+/** A repeated reference must describe the same change; anything else is a caller bug worth surfacing. */
+function sameChange(existing: Transaction, change: BalanceChange): Transaction {
+  const same = existing.user.id === change.userId && existing.valueInCredits === Math.abs(change.delta) && (existing.type === 'CREDIT') === change.delta > 0;
+  if (!same) throw new DomainError('CONFLICT', `A different ${change.kind} was already recorded for ${change.reference}.`);
+  return existing;
+}

@@ -45,7 +45,7 @@ async function median(run: () => Promise<unknown>): Promise<number> {
 
 async function main(): Promise<void> {
   const embedded = process.env.BENCH_DATABASE_URL ? undefined : await startEmbeddedPostgres();
-  const orm = await openDatabase(process.env.BENCH_DATABASE_URL ?? embedded!.url, 2);
+  const orm = await openDatabase(process.env.BENCH_DATABASE_URL ?? embedded!.url, 1);
   const credits = new CreditsService([{ lowerLimit: 5, upperLimit: 10000, rate: 100 }]);
   const em = () => orm.em.fork() as EntityManager;
   try {

@@ -1,22 +1,21 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
-import pino from 'pino';
 import { loadConfig } from './core/config';
+import { createLogger } from './core/logger';
 import { startLocalStripeIfUnconfigured } from './credits/local-stripe/in-process';
-import { startEmbeddedPostgres } from './database/embedded-postgres';
+import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './database/embedded-postgres';
 import { migrate, openDatabase } from './database/orm';
 import { buildApp, REST_PREFIX } from './http/app';
 import { STRIPE_WEBHOOK_PATH } from './credits/credits.webhook';
 
-export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["stripe-signature"]', 'password', '*.password', 'code', '*.code', 'token', '*.token'];
 
 /** Starts the service: database (embedded when DATABASE_URL is unset), migrations, HTTP. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = pino({ level: config.logLevel, redact: LOG_REDACT });
+  const log = createLogger(config.logLevel);
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(join(config.dataDir, 'pglite'), Number(process.env.EMBEDDED_DB_PORT ?? 0));
   if (embedded) log.info({ dataDir: join(config.dataDir, 'pglite') }, 'DATABASE_URL is not set: using the embedded PostgreSQL (PGlite)');
-  const orm = await openDatabase(config.databaseUrl ?? embedded!.url);
+  const orm = await openDatabase(config.databaseUrl ?? embedded!.url, embedded ? EMBEDDED_POOL_SIZE : config.databasePoolMax);
   await migrate(orm);
   const localStripe = await startLocalStripeIfUnconfigured(config, log);
   const { http } = await buildApp(config, orm, log);

@@ -2,6 +2,11 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AccountsService } from '../accounts/accounts.service';
+import { AnalysisQueue } from '../agent/analysis-queue';
+import { sharedPoolExecutor } from '../database/shared-pool';
+import { createAnalysisProvider } from '../agent/create-provider';
+import { TasksService } from '../agent/tasks.service';
+import { UploadStorage } from '../agent/upload-storage';
 import { GoogleIdTokenVerifier } from '../accounts/google-id-token';
 import { OtpService } from '../accounts/otp.service';
 import { ApiKeysService } from '../api-keys/api-keys.service';
@@ -46,6 +51,25 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     appUrl: config.appUrl,
     log,
   });
+  const queue = new AnalysisQueue({
+    // One pool for the whole service: the queue borrows the ORM's connections.
+    db: sharedPoolExecutor(orm),
+    retryLimit: config.agentRetryLimit,
+    retryDelaySeconds: config.agentRetryDelaySeconds,
+    expireInSeconds: config.agentJobExpireSeconds,
+    maintenanceIntervalSeconds: config.agentQueueMaintenanceSeconds,
+    log,
+  });
+  const tasks = new TasksService({
+    credits,
+    storage: new UploadStorage(config.agentStorageDir),
+    queue,
+    provider: createAnalysisProvider(config),
+    cost: config.agentTaskCost,
+    minimumBalance: config.agentMinimumBalance,
+    maxFileBytes: config.agentMaxFileBytes,
+    log,
+  });
   return {
     config,
     orm,
@@ -55,10 +79,13 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     apiKeys,
     credits,
     purchases,
+    queue,
+    tasks,
     system: new SystemService(config.serviceName),
     callers: new CallerResolver({ tokens, accounts, apiKeys, publicApiKey: config.publicApiKey, adminApiKey: config.adminApiKey }),
     rateLimits: new RateLimits({ perSecond: config.rateLimitPerSecond, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix }),
     async close() {
+      await queue.stop();
       mailer.close();
       redis?.disconnect();
     },

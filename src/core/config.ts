@@ -11,6 +11,8 @@ export interface Config {
   logLevel: string;
   /** Unset: the embedded PostgreSQL (PGlite) in `dataDir`. */
   databaseUrl?: string;
+  /** Connections the service opens to DATABASE_URL (the ORM and the job queue share them). */
+  databasePoolMax: number;
   dataDir: string;
   jwtSecret: string;
   publicApiKey: string;
@@ -39,6 +41,22 @@ export interface Config {
   agentModel: string;
   /** How long one model request may take before it is abandoned (and retried by the queue). */
   agentTimeoutMs: number;
+  /** Credits one analysis costs (charged at acceptance, refunded if it finally fails). */
+  agentTaskCost: number;
+  /** The balance needed to start an analysis (the documented 20). */
+  agentMinimumBalance: number;
+  agentMaxFileBytes: number;
+  agentStorageDir: string;
+  /** Run the analysis worker inside the API process (default); `npm run worker` runs more elsewhere. */
+  agentWorkerInProcess: boolean;
+  agentWorkerConcurrency: number;
+  /** Attempts after the first, with exponential backoff from agentRetryDelaySeconds. */
+  agentRetryLimit: number;
+  agentRetryDelaySeconds: number;
+  /** A job not finished by then (e.g. its worker was killed) is retried. */
+  agentJobExpireSeconds: number;
+  /** How often the queue looks for expired jobs (and other upkeep). */
+  agentQueueMaintenanceSeconds: number;
   /** Base URL that Checkout's success/cancel URLs and the portal's return URL are built on (the web app). */
   appUrl: string;
   creditRates: RateTier[];
@@ -106,6 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
     serviceName: env.SERVICE_NAME ?? 'clara',
     logLevel: env.LOG_LEVEL ?? (mode === 'test' ? 'silent' : 'info'),
     databaseUrl: env.DATABASE_URL || undefined,
+    databasePoolMax: Math.max(1, int(env, 'DATABASE_POOL_MAX', 10)),
     dataDir,
     jwtSecret,
     publicApiKey: required('PUBLIC_API_KEY', () => 'clara_public_dev_key'),
@@ -135,6 +154,16 @@ export function loadConfig(env: Env = process.env): Config {
     agentOpenAiApiKey: env.AGENT_OPENAI_API_KEY || undefined,
     agentModel: env.AGENT_MODEL || 'gpt-4o-mini',
     agentTimeoutMs: int(env, 'AGENT_TIMEOUT_MS', 60_000),
+    agentTaskCost: int(env, 'AGENT_TASK_COST', 20),
+    agentMinimumBalance: int(env, 'AGENT_MINIMUM_BALANCE', 20),
+    agentMaxFileBytes: int(env, 'AGENT_MAX_FILE_BYTES', 10 * 1024 * 1024),
+    agentStorageDir: env.AGENT_STORAGE_DIR ?? join(dataDir, 'uploads'),
+    agentWorkerInProcess: (env.AGENT_WORKER_IN_PROCESS ?? 'true') !== 'false',
+    agentWorkerConcurrency: Math.max(1, int(env, 'AGENT_WORKER_CONCURRENCY', 2)),
+    agentRetryLimit: int(env, 'AGENT_RETRY_LIMIT', 3),
+    agentRetryDelaySeconds: int(env, 'AGENT_RETRY_DELAY_SECONDS', 5),
+    agentJobExpireSeconds: Math.max(1, int(env, 'AGENT_JOB_EXPIRE_SECONDS', 300)),
+    agentQueueMaintenanceSeconds: Math.max(1, int(env, 'AGENT_QUEUE_MAINTENANCE_SECONDS', 30)),
     appUrl: env.APP_URL ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`,
     creditRates: creditRates(env.CREDIT_RATES),
     stripe: stripeConfig(env, mode, dataDir),

@@ -23,7 +23,7 @@ async function run(args: string[]): Promise<void> {
   if (!who || !Number.isInteger(amount) || amount === 0 || !reason) throw new Error(USAGE);
   const config = loadConfig();
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(join(config.dataDir, 'pglite'));
-  const orm = await openDatabase(config.databaseUrl ?? embedded!.url, 2);
+  const orm = await openDatabase(config.databaseUrl ?? embedded!.url, 1);
   try {
     await migrate(orm);
     const em = orm.em.fork() as EntityManager;

@@ -12,7 +12,7 @@ async function run(command: string | undefined): Promise<void> {
   const config = loadConfig();
   const fresh = command === 'create';
   const embedded = config.databaseUrl && !fresh ? undefined : await startEmbeddedPostgres(fresh ? undefined : `${config.dataDir}/pglite`);
-  const orm = await openDatabase(fresh ? embedded!.url : (config.databaseUrl ?? embedded!.url), 2);
+  const orm = await openDatabase(fresh ? embedded!.url : (config.databaseUrl ?? embedded!.url), 1);
   try {
     await migrate(orm);
     if (command === 'create') {

@@ -2,6 +2,13 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
+/**
+ * Connections an application should open to the embedded database. PGlite is one backend session: the
+ * socket server interleaves its clients' protocol messages, and two clients' extended-protocol queries can
+ * then clobber each other's unnamed statement. One connection (shared by the ORM and the job queue) is safe.
+ */
+export const EMBEDDED_POOL_SIZE = 1;
+
 export interface EmbeddedPostgres {
   url: string;
   stop(): Promise<void>;

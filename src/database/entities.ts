@@ -1,10 +1,11 @@
 import { Otp } from '../accounts/otp.entity';
 import { Session } from '../accounts/session.entity';
 import { User } from '../accounts/user.entity';
+import { Task } from '../agent/task.entity';
 import { ApiKey } from '../api-keys/api-key.entity';
 import { Purchase } from '../credits/purchase.entity';
 import { StripeEvent } from '../credits/stripe-event.entity';
 import { Transaction } from '../credits/transaction.entity';
 
 /** Every entity of every capability; the ORM and the migration generator both read this list. */
-export const entities = [User, Session, Otp, ApiKey, Transaction, Purchase, StripeEvent];
+export const entities = [User, Session, Otp, ApiKey, Transaction, Purchase, StripeEvent, Task];

@@ -83,7 +83,7 @@ const own = chain(isUserToken, ownsUserIdArg, isActive);
  * Object types every field of which may be read by whoever was allowed to reach the object through a root
  * field above. A type missing here (and from the tree) is denied field by field: new types fail closed.
  */
-const OPEN_TYPES = ['User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup', 'RateTier', 'CreditCheckout', 'BillingPortal', 'Transaction', 'TransactionEdge', 'TransactionConnection', 'PageInfo'] as const;
+const OPEN_TYPES = ['User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup', 'RateTier', 'CreditCheckout', 'BillingPortal', 'Transaction', 'TransactionEdge', 'TransactionConnection', 'PageInfo', 'Task', 'TaskInput', 'TaskPageType', 'AttachmentCategoryType'] as const;
 
 export const ruleTree = {
     ...Object.fromEntries(OPEN_TYPES.map((type) => [type, allow])),
@@ -97,6 +97,9 @@ export const ruleTree = {
       stripeRate: isAccountCaller,
       transactions: chain(isAccountCaller, ownsUserIdArg),
       transaction: chain(isAccountCaller, ownsUserIdArg),
+      supportedAttachments: chain(isAccountCaller, ownsUserIdArg),
+      tasks: chain(isAccountCaller, ownsUserIdArg),
+      task: chain(isAccountCaller, ownsUserIdArg),
     },
     Mutation: {
       '*': deny,
@@ -116,6 +119,7 @@ export const ruleTree = {
       buyCredits: chain(isAccountCaller, isActive),
       portal: chain(isAccountCaller, isActive),
       adjustCredits: isAdmin,
+      startAnalysis: chain(isAccountCaller, ownsUserIdArg, isActive),
     },
 };
 

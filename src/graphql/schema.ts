@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { AccountsResolver } from '../accounts/accounts.resolver';
+import { AgentResolver } from '../agent/agent.resolver';
 import { ApiKeysResolver } from '../api-keys/api-keys.resolver';
 import { CreditsResolver } from '../credits/credits.resolver';
 import { SystemResolver } from '../system/system.resolver';
 import { applyPermissions } from './permissions';
 
-export const resolvers = [AccountsResolver, ApiKeysResolver, CreditsResolver, SystemResolver] as const;
+export const resolvers = [AccountsResolver, ApiKeysResolver, CreditsResolver, SystemResolver, AgentResolver] as const;
 
 /** The checked-in SDL lives here; `npm run schema:emit` rewrites it and a test fails when it is stale. */
 export const SCHEMA_FILE = join(__dirname, '..', '..', '..', 'schema', 'schema.graphql');

@@ -1,12 +1,16 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import multipart from '@fastify/multipart';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { GraphQLError } from 'graphql';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { accountsRest } from '../accounts/accounts.rest';
+import { agentRest } from '../agent/agent.rest';
+import { startAnalysisWorker } from '../agent/analysis-worker';
+import { MAX_FILES } from '../agent/tasks.service';
 import { apiKeysRest } from '../api-keys/api-keys.rest';
 import { createServices, type Services } from '../app/services';
 import type { Config } from '../core/config';
@@ -22,7 +26,7 @@ import { registerGraphiQL } from './graphiql';
 import { registerRestOperations, type RestOperation } from './rest-operation';
 
 export const REST_PREFIX = '/api/v1';
-const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest, ...creditsRest];
+const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest, ...creditsRest, ...agentRest];
 
 export interface App { http: FastifyInstance; services: Services }
 
@@ -69,27 +73,41 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled()],
   });
   await apollo.start();
-  await http.register(fastifyApollo(apollo), {
-    path: '/graphql',
-    context: async (request) => {
-      try {
-        return await createContext(services, request.headers.authorization, request.ip);
-      } catch (error) {
-        // Apollo answers a failed context with this status (e.g. 429 over the rate limit).
-        if (error instanceof DomainError) throw new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: { status: error.status } } });
-        throw error;
-      }
-    },
+  http.route({
+    method: ['GET', 'POST', 'OPTIONS'],
+    url: '/graphql',
+    // Room for startAnalysis's inline (base64) files; every other JSON body keeps the general limit.
+    bodyLimit: Math.max(config.bodyLimitBytes, Math.ceil((MAX_FILES * config.agentMaxFileBytes * 4) / 3) + 64 * 1024),
+    handler: fastifyApolloHandler(apollo, {
+      context: async (request) => {
+        try {
+          return await createContext(services, request.headers.authorization, request.ip);
+        } catch (error) {
+          // Apollo answers a failed context with this status (e.g. 429 over the rate limit).
+          if (error instanceof DomainError) throw new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: { status: error.status } } });
+          throw error;
+        }
+      },
+    }),
   });
   registerGraphiQL(http);
 
   await http.register(
-    async (api) => registerRestOperations(api, schema, services, restOperations),
+    async (api) => {
+      // Analysis uploads; parts beyond these limits are refused with a 400 by the analysis route.
+      await api.register(multipart, { limits: { files: MAX_FILES, fileSize: config.agentMaxFileBytes, fields: 20, fieldSize: 100_000, parts: MAX_FILES + 20 } });
+      registerRestOperations(api, schema, services, restOperations);
+    },
     { prefix: REST_PREFIX },
   );
   await http.register(stripeWebhookRoutes(services), { prefix: REST_PREFIX });
 
+  // The queue's tables exist before the first request; the worker runs here unless it runs elsewhere.
+  await services.queue.start();
+  const stopWorker = config.agentWorkerInProcess ? await startAnalysisWorker(services) : undefined;
+
   http.addHook('onClose', async () => {
+    stopWorker?.();
     await services.close();
   });
   return { http, services };

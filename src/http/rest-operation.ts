@@ -21,7 +21,9 @@ export interface RestOperation {
   /** JSON Schema of the body: the documented field names and types; unknown fields are refused. */
   body?: JsonSchema;
   querystring?: JsonSchema;
-  variables?: (request: FastifyRequest<any>) => Record<string, unknown>;
+  /** For bodies that are not JSON (multipart): reads the request into what `variables` receives as `body`. */
+  readBody?: (request: FastifyRequest<any>) => Promise<unknown>;
+  variables?: (request: FastifyRequest<any>, body?: any) => Record<string, unknown>;
   /** From the operation's single root field to the documented `data`; default: REST field names. */
   present?: (result: any) => unknown;
 }
@@ -48,7 +50,8 @@ export function registerRestOperations(app: FastifyInstance, schema: GraphQLSche
       schema: { ...(operation.body ? { body: operation.body } : {}), ...(operation.querystring ? { querystring: operation.querystring } : {}) },
       handler: async (request, reply) => {
         const contextValue = await createContext(services, request.headers.authorization, request.ip);
-        const result = await execute({ schema, document, contextValue, variableValues: operation.variables?.(request) ?? {} });
+        const body = operation.readBody ? await operation.readBody(request) : undefined;
+        const result = await execute({ schema, document, contextValue, variableValues: operation.variables?.(request, body) ?? {} });
         if (result.errors?.length) return sendError(reply, asDomainError(result.errors[0], services));
         return sendSuccess(reply, operation.status, operation.message, present((result.data as Record<string, unknown>)[rootField]));
       },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/core/config';
+import { EMBEDDED_POOL_SIZE } from '../../src/database/embedded-postgres';
 import { migrate, openDatabase } from '../../src/database/orm';
 import { buildApp, type App } from '../../src/http/app';
 import { createTestDatabase, type DatabaseKind } from './database';
@@ -49,7 +50,7 @@ export class TestApp {
       AUTH_RATE_LIMIT_PER_IP_PER_MINUTE: '10000',
       ...this.env,
     });
-    this.orm = await openDatabase(db.url);
+    this.orm = await openDatabase(db.url, this.database === 'embedded' ? EMBEDDED_POOL_SIZE : 10);
     await migrate(this.orm);
     this.app = await buildApp(this.config, this.orm, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
     const address = await this.app.http.listen({ host: '127.0.0.1', port: 0 });

@@ -1,0 +1,98 @@
+import type { MultipartFile } from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
+import { badRequest } from '../core/errors';
+import { toRestShape } from '../http/envelope';
+import { object, type RestOperation } from '../http/rest-operation';
+import { MAX_FILES } from './tasks.service';
+import { TASK_STATUSES } from './task.entity';
+
+/** The task's REST fields: the documented ones plus its inputs, cost and error. */
+const TASK_FIELDS = 'id userId status result error cost inputs { fileName sizeBytes category mimeType } createdAt updatedAt';
+const PROMPT_FIELDS = ['prompt', 'text', 'message', 'query'];
+
+type Req = FastifyRequest<{ Params: { user_id: string; task_id: string }; Querystring: Record<string, string | undefined> }>;
+interface MultipartBody { files: { name: string; content: Buffer }[]; fields: Record<string, string> }
+
+const presentTask = (task: { status: string }) => ({ ...(toRestShape(task) as object), status: task.status.toLowerCase() });
+const wholeNumber = { type: 'string', pattern: '^[0-9]{1,9}$' };
+
+/**
+ * multipart/form-data: each file part's field name is its file name (as documented); text parts are the
+ * prompt (`prompt`, or `text`/`message`/`query`) and any other fields, which are added to it as context.
+ */
+async function readAnalysisForm(request: FastifyRequest): Promise<MultipartBody> {
+  if (!request.isMultipart()) throw badRequest('Send the analysis as multipart/form-data: one part per file, named by its file name, and a prompt field.');
+  const body: MultipartBody = { files: [], fields: {} };
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        const file = part as MultipartFile;
+        body.files.push({ name: file.fieldname || file.filename, content: await file.toBuffer() });
+      } else if (typeof part.value === 'string') {
+        body.fields[part.fieldname] = part.value;
+      }
+    }
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'FST_FILES_LIMIT') throw badRequest(`At most ${MAX_FILES} files can be analysed at once.`);
+    if (code === 'FST_REQ_FILE_TOO_LARGE') throw badRequest('A file is larger than the upload limit.');
+    if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') throw badRequest('The form has too many parts.');
+    throw badRequest('The multipart body could not be read.');
+  }
+  return body;
+}
+
+function promptOf(fields: Record<string, string>): string {
+  const main = PROMPT_FIELDS.map((name) => fields[name]).find((value) => value?.trim()) ?? '';
+  const context = Object.entries(fields).filter(([name]) => !PROMPT_FIELDS.includes(name));
+  return [main, ...context.map(([name, value]) => `${name}: ${value}`)].filter(Boolean).join('\n');
+}
+
+export const agentRest: RestOperation[] = [
+  {
+    method: 'GET',
+    url: '/users/:user_id/agent/supported_attachments',
+    graphql: 'query ($userId: ID!) { supportedAttachments(userId: $userId) { category extensions } }',
+    variables: (r: Req) => ({ userId: r.params.user_id }),
+    status: 200,
+    message: 'Supported attachments fetched successfully.',
+    present: (categories: { category: string; extensions: string[] }[]) => Object.fromEntries(categories.map((c) => [c.category, c.extensions])),
+  },
+  {
+    method: 'POST',
+    url: '/users/:user_id/agent/analysis',
+    graphql: `mutation ($userId: ID!, $input: AnalysisInput!) { startAnalysis(userId: $userId, input: $input) { ${TASK_FIELDS} } }`,
+    readBody: readAnalysisForm,
+    variables: (r: Req, body: MultipartBody) => ({
+      userId: r.params.user_id,
+      input: { prompt: promptOf(body.fields), files: body.files.map((file) => ({ name: file.name, contentBase64: file.content.toString('base64') })) },
+    }),
+    status: 201,
+    message: 'Analysis task created successfully.',
+    present: presentTask,
+  },
+  {
+    method: 'GET',
+    url: '/users/:user_id/tasks',
+    graphql: `query ($userId: ID!, $limit: Int, $offset: Int, $status: TaskStatus) { tasks(userId: $userId, limit: $limit, offset: $offset, status: $status) { tasks { ${TASK_FIELDS} } } }`,
+    querystring: object({ limit: wholeNumber, offset: wholeNumber, status: { enum: [...TASK_STATUSES] } }, []),
+    variables: (r: Req) => ({
+      userId: r.params.user_id,
+      limit: r.query.limit === undefined ? null : Number(r.query.limit),
+      offset: r.query.offset === undefined ? null : Number(r.query.offset),
+      status: r.query.status?.toUpperCase() ?? null,
+    }),
+    status: 200,
+    message: 'Tasks fetched successfully.',
+    present: (page: { tasks: { status: string }[] }) => page.tasks.map(presentTask),
+  },
+  {
+    method: 'GET',
+    url: '/users/:user_id/tasks/:task_id',
+    graphql: `query ($userId: ID!, $id: ID!) { task(userId: $userId, id: $id) { ${TASK_FIELDS} } }`,
+    variables: (r: Req) => ({ userId: r.params.user_id, id: r.params.task_id }),
+    status: 200,
+    message: 'Task fetched successfully.',
+    present: presentTask,
+  },
+];

@@ -1,0 +1,29 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Services } from '../app/services';
+
+const SWEEP_EVERY_MS = 60_000;
+
+/**
+ * Works the analysis queue in this process: each job runs with a fresh EntityManager; jobs out of retries
+ * (including ones whose worker was killed and whose time ran out) fail their task and refund it once.
+ * Returns a function that stops the periodic sweep (the queue itself stops with the services).
+ */
+export async function startAnalysisWorker(services: Services): Promise<() => void> {
+  const { config, orm, tasks, queue, log } = services;
+  const fork = () => orm.em.fork() as EntityManager;
+  await queue.work(
+    config.agentWorkerConcurrency,
+    (job, attempt) => tasks.run(fork(), job.taskId, attempt, attempt > config.agentRetryLimit),
+    (job) => tasks.fail(fork(), job.taskId, 'The analysis did not finish after several attempts.'),
+  );
+  const sweep = () =>
+    tasks.requeueStranded(fork()).then(
+      (count) => count && log.warn({ count }, 'queued analysis tasks whose job was missing'),
+      (error: unknown) => log.error({ err: error }, 'sweeping stranded tasks failed'),
+    );
+  void sweep();
+  const timer = setInterval(sweep, SWEEP_EVERY_MS);
+  timer.unref();
+  log.info({ concurrency: config.agentWorkerConcurrency }, 'analysis worker started');
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,161 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import type { User } from '../accounts/user.entity';
+import { badRequest, DomainError, notFound } from '../core/errors';
+import { isId } from '../core/ids';
+import type { CreditsService } from '../credits/credits.service';
+import { AnalysisProviderError, type AnalysisProvider, type UploadedFile } from './analysis';
+import type { AnalysisQueue } from './analysis-queue';
+import { analyzeUploads } from './analyze-uploads';
+import { detectAttachment, type DetectedAttachment } from './supported-attachments';
+import { Task, type TaskInput, type TaskStatus } from './task.entity';
+import type { UploadStorage } from './upload-storage';
+
+export const MAX_FILES = 5;
+const MAX_PROMPT_CHARS = 20_000;
+const FINAL: TaskStatus[] = ['completed', 'failed'];
+
+export interface AnalysisRequest { prompt: string; files: UploadedFile[] }
+export interface TaskPage { tasks: Task[]; hasNextPage: boolean }
+
+/**
+ * Analysis tasks: accepted (files checked, credits charged, job queued) in the request; run by a worker;
+ * a task that finally fails is refunded exactly once.
+ */
+export class TasksService {
+  constructor(
+    private readonly deps: {
+      credits: CreditsService;
+      storage: UploadStorage;
+      queue: AnalysisQueue;
+      provider: AnalysisProvider;
+      cost: number;
+      minimumBalance: number;
+      maxFileBytes: number;
+      log: Logger;
+    },
+  ) {}
+
+  get cost(): number {
+    return this.deps.cost;
+  }
+
+  async start(em: EntityManager, user: User, request: AnalysisRequest): Promise<Task> {
+    const prompt = request.prompt.trim();
+    const { files } = request;
+    if (!files.length && !prompt) throw badRequest('The request is empty: send at least one file or a prompt.');
+    if (files.length > MAX_FILES) throw badRequest(`At most ${MAX_FILES} files can be analysed at once.`);
+    if (prompt.length > MAX_PROMPT_CHARS) throw badRequest(`The prompt is longer than ${MAX_PROMPT_CHARS} characters.`);
+    if (new Set(files.map((f) => f.fileName)).size !== files.length) throw badRequest('Two files have the same name.');
+    const detected: DetectedAttachment[] = [];
+    for (const file of files) {
+      if (!file.fileName.trim()) throw badRequest('Every file needs a name.');
+      if (file.bytes.length > this.deps.maxFileBytes) throw badRequest(`${file.fileName} is larger than the limit of ${this.deps.maxFileBytes} bytes.`);
+      detected.push(await detectAttachment(file.fileName, file.bytes));
+    }
+    if (user.credits < this.deps.minimumBalance) {
+      throw new DomainError('INSUFFICIENT_CREDITS', `An analysis needs at least ${this.deps.minimumBalance} credits; you have ${user.credits}.`);
+    }
+
+    const task = em.create(Task, { user, prompt, cost: this.deps.cost, inputs: [] });
+    try {
+      task.inputs = await Promise.all(
+        files.map(async (file, index): Promise<TaskInput> => ({
+          fileName: file.fileName,
+          sizeBytes: file.bytes.length,
+          category: detected[index].category,
+          mimeType: detected[index].mimeType,
+          storageKey: await this.deps.storage.put(task.id, index, file.fileName, file.bytes),
+        })),
+      );
+      // The task and its charge are one database transaction: no task without payment, no payment without task.
+      await em.transactional(async (tx) => {
+        tx.persist(task);
+        await tx.flush();
+        const charge = await this.deps.credits.applyInTransaction(tx as EntityManager, {
+          userId: user.id,
+          delta: -task.cost,
+          kind: 'analysis',
+          reference: task.id,
+          describe: (before, after) => `Analysis ${task.id}: ${task.cost} credits (balance ${before} → ${after}).`,
+        });
+        task.chargeTransactionId = charge.id;
+        await tx.flush();
+      });
+    } catch (error) {
+      em.clear();
+      await this.deps.storage.removeTask(task.id).catch(() => undefined);
+      throw error;
+    }
+    user.credits -= task.cost;
+    // After commit; if this fails the sweeper queues the task later (same job id, so never twice).
+    await this.deps.queue.enqueue(task.id).catch((error: unknown) => this.deps.log.error({ err: error, taskId: task.id }, 'queueing an analysis failed; the sweeper will retry'));
+    return task;
+  }
+
+  async list(em: EntityManager, userId: string, options: { limit?: number | null; offset?: number | null; status?: TaskStatus | null }): Promise<TaskPage> {
+    const limit = options.limit ?? 20;
+    const offset = options.offset ?? 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badRequest('limit must be between 1 and 100.');
+    if (!Number.isInteger(offset) || offset < 0) throw badRequest('offset must be 0 or more.');
+    const tasks = await em.find(Task, { user: userId, ...(options.status ? { status: options.status } : {}) }, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1, offset });
+    return { tasks: tasks.slice(0, limit), hasNextPage: tasks.length > limit };
+  }
+
+  async get(em: EntityManager, userId: string, taskId: string): Promise<Task> {
+    const task = isId('task', taskId) ? await em.findOne(Task, { id: taskId, user: userId }) : null;
+    if (!task) throw notFound('Task not found.');
+    return task;
+  }
+
+  /** The worker's part. A thrown error means "try again later"; a final answer is written here. */
+  async run(em: EntityManager, taskId: string, attempt: number, isLastAttempt: boolean): Promise<void> {
+    const task = await em.findOne(Task, { id: taskId });
+    if (!task || FINAL.includes(task.status)) return;
+    task.status = 'running';
+    task.attempts = attempt;
+    await em.flush();
+    try {
+      const files = await Promise.all(task.inputs.map(async (input) => ({ fileName: input.fileName, bytes: await this.deps.storage.read(input.storageKey) })));
+      const result = await analyzeUploads(this.deps.provider, task.prompt, files);
+      // Conditional: a task failed meanwhile (e.g. by the give-up path) is never turned back into "completed".
+      await em.nativeUpdate(Task, { id: task.id, status: 'running' }, { status: 'completed', result, error: null, updatedAt: new Date() });
+    } catch (error) {
+      const retryable = !(error instanceof DomainError) && !(error instanceof AnalysisProviderError && !error.retryable);
+      this.deps.log.warn({ taskId, attempt, retryable, err: error }, 'analysis attempt failed');
+      if (!retryable || isLastAttempt) return this.fail(em, taskId, readable(error));
+      await em.nativeUpdate(Task, { id: task.id, status: 'running' }, { status: 'queued', error: readable(error), updatedAt: new Date() });
+      throw error;
+    }
+  }
+
+  /** Marks the task failed and refunds its charge; the conditional status change makes this happen once. */
+  async fail(em: EntityManager, taskId: string, reason: string): Promise<void> {
+    await em.transactional(async (tx) => {
+      const task = await tx.findOne(Task, { id: taskId });
+      if (!task) return;
+      const changed = await tx.nativeUpdate(Task, { id: taskId, status: { $nin: FINAL } }, { status: 'failed', error: reason, updatedAt: new Date() });
+      if (!changed) return;
+      const refund = await this.deps.credits.applyInTransaction(tx as EntityManager, {
+        userId: task.user.id,
+        delta: task.cost,
+        kind: 'refund',
+        reference: task.id,
+        describe: (before, after) => `Refund for failed analysis ${task.id}: ${task.cost} credits (balance ${before} → ${after}).`,
+      });
+      await tx.nativeUpdate(Task, { id: taskId }, { refundTransactionId: refund.id });
+    });
+  }
+
+  /** Queues tasks whose job may have been lost (the process stopped between commit and queueing). */
+  async requeueStranded(em: EntityManager, olderThanSeconds = 30): Promise<number> {
+    const stranded = await em.find(Task, { status: 'queued', createdAt: { $lt: new Date(Date.now() - olderThanSeconds * 1000) } }, { fields: ['id'], limit: 500 });
+    for (const task of stranded) await this.deps.queue.enqueue(task.id);
+    return stranded.length;
+  }
+}
+
+function readable(error: unknown): string {
+  if (error instanceof DomainError || error instanceof AnalysisProviderError) return error.message;
+  return 'The analysis could not be completed because of an internal error.';
+}

@@ -1,0 +1,29 @@
+import { TestApp } from './harness';
+
+/** Sends an analysis as documented: multipart/form-data, each file's field name being its file name. */
+export async function postAnalysis(t: TestApp, user: { id: string; token: string }, files: Record<string, Uint8Array | string>, fields: Record<string, string> = {}) {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  for (const [name, bytes] of Object.entries(files)) form.append(name, new Blob([typeof bytes === 'string' ? bytes : Buffer.from(bytes)]), name);
+  const response = await fetch(`${t.baseUrl}/api/v1/users/${user.id}/agent/analysis`, { method: 'POST', headers: { authorization: user.token }, body: form });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Gives the user credits the way an operator does (a ledger row through the admin mutation). */
+export async function grantCredits(t: TestApp, userId: string, amount: number): Promise<void> {
+  const res = await t.gql('mutation ($u: ID!, $a: Int!) { adjustCredits(userId: $u, amount: $a, reason: "test credits") { id } }', { u: userId, a: amount }, 'test_admin_api_key');
+  if (res.body.errors) throw new Error(JSON.stringify(res.body.errors));
+}
+
+/** Polls the task over REST until it reaches a final status. */
+export async function waitForTask(t: TestApp, user: { id: string; token: string }, taskId: string, timeoutMs = 30_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await t.rest('GET', `/users/${user.id}/tasks/${taskId}`, { auth: user.token });
+    if (res.status !== 200) throw new Error(`task fetch: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.body.data.status === 'completed' || res.body.data.status === 'failed') return res.body.data;
+    if (Date.now() > deadline) throw new Error(`task ${taskId} still ${res.body.data.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

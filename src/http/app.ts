@@ -14,6 +14,10 @@ import { DomainError } from '../core/errors';
 import { createContext, type Context } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/errors';
 import { buildExecutableSchema } from '../graphql/schema';
+import { accountsMcp } from '../accounts/accounts.mcp';
+import { registerMcpEndpoint } from '../mcp/mcp-endpoint';
+import type { McpTool } from '../mcp/mcp-tool';
+import { systemMcp } from '../system/system.mcp';
 import { systemRest } from '../system/system.rest';
 import { sendError } from './envelope';
 import { registerGraphiQL } from './graphiql';
@@ -21,10 +25,11 @@ import { registerRestOperations, type RestOperation } from './rest-operation';
 
 export const REST_PREFIX = '/api/v1';
 const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest];
+const mcpTools: McpTool[] = [...systemMcp, ...accountsMcp];
 
 export interface App { http: FastifyInstance; services: Services }
 
-/** Builds the HTTP service: GraphQL at /graphql, the REST shim at /api/v1, GraphiQL at /graphiql. */
+/** Builds the HTTP service: GraphQL at /graphql, the REST shim at /api/v1, MCP at /mcp, GraphiQL at /graphiql. */
 export async function buildApp(config: Config, orm: MikroORM, log: Logger): Promise<App> {
   const services = createServices(config, orm, log);
   const http = Fastify({
@@ -85,6 +90,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     async (api) => registerRestOperations(api, schema, services, restOperations),
     { prefix: REST_PREFIX },
   );
+  registerMcpEndpoint(http, schema, services, mcpTools);
 
   http.addHook('onClose', async () => {
     await services.close();

@@ -2,6 +2,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Services } from '../app/services';
+import { DomainError } from '../core/errors';
 import { authenticateMcpRequest } from './mcp-credentials';
 import { createMcpServer, prepareMcpTools } from './mcp-server';
 import type { McpTool } from './mcp-tool';
@@ -18,6 +19,8 @@ export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema,
   const info = { name: services.config.serviceName, version: services.system.version };
 
   app.post(MCP_PATH, async (request, reply) => {
+    // The budget counts POSTs, so a POST must be one message (the MCP spec dropped JSON-RPC batches in 2025-06-18).
+    if (Array.isArray(request.body)) throw new DomainError('BAD_REQUEST', 'Send one JSON-RPC message per request; batches are not accepted.');
     const { context, userId } = await authenticateMcpRequest(services, request);
     const server = createMcpServer(info, prepared, context, userId);
     // One JSON answer per POST: the tools are request/response, nothing to stream.

@@ -136,6 +136,18 @@ for (const db of testDatabases()) {
       await Promise.all([client.close(), renewed.close()]);
     });
 
+    test('a JSON-RPC batch is refused with 400 (the rate limit counts one message per POST)', async () => {
+      const user = await apiKeyUser(t);
+      const call = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'system.version', arguments: {} } });
+      const response = await fetch(mcpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...user.headers },
+        body: JSON.stringify([call(1), call(2)]),
+      });
+      assert.equal(response.status, 400);
+      assert.equal(((await response.json()) as { status: string }).status, 'error');
+    });
+
     test('stateless: GET and DELETE are 405, and no session id is handed out', async () => {
       const user = await apiKeyUser(t);
       const initialized = await initialize(mcpUrl, user.headers);

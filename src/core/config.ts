@@ -41,6 +41,12 @@ export interface Config {
   agentModel: string;
   /** How long one model request may take before it is abandoned (and retried by the queue). */
   agentTimeoutMs: number;
+  /**
+   * A local single-user MCP deployment: the API key token and user id used for MCP requests that send no
+   * Authorization header. Set both or neither.
+   */
+  mcpApiKeyToken?: string;
+  mcpUserId?: string;
   /** Credits one analysis costs (charged at acceptance, refunded if it finally fails). */
   agentTaskCost: number;
   /** The balance needed to start an analysis (the documented 20). */
@@ -117,6 +123,9 @@ export function loadConfig(env: Env = process.env): Config {
     return devFallback();
   };
   const jwtSecret = required('JWT_SECRET', () => devSecret(dataDir, 'JWT_SECRET'));
+  const mcpApiKeyToken = env.MCP_API_KEY_TOKEN || undefined;
+  const mcpUserId = env.MCP_USER_ID || undefined;
+  if (!mcpApiKeyToken !== !mcpUserId) throw new Error('MCP_API_KEY_TOKEN and MCP_USER_ID must be set together');
   return {
     env: mode,
     host: env.HOST ?? '127.0.0.1',
@@ -154,6 +163,8 @@ export function loadConfig(env: Env = process.env): Config {
     agentOpenAiApiKey: env.AGENT_OPENAI_API_KEY || undefined,
     agentModel: env.AGENT_MODEL || 'gpt-4o-mini',
     agentTimeoutMs: int(env, 'AGENT_TIMEOUT_MS', 60_000),
+    mcpApiKeyToken,
+    mcpUserId,
     agentTaskCost: int(env, 'AGENT_TASK_COST', 20),
     agentMinimumBalance: int(env, 'AGENT_MINIMUM_BALANCE', 20),
     agentMaxFileBytes: int(env, 'AGENT_MAX_FILE_BYTES', 10 * 1024 * 1024),

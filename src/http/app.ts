@@ -20,6 +20,12 @@ import { DomainError } from '../core/errors';
 import { createContext, type Context } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/errors';
 import { buildExecutableSchema } from '../graphql/schema';
+import { accountsMcp } from '../accounts/accounts.mcp';
+import { agentMcp } from '../agent/agent.mcp';
+import { creditsMcp } from '../credits/credits.mcp';
+import { registerMcpEndpoint } from '../mcp/mcp-endpoint';
+import type { McpTool } from '../mcp/mcp-tool';
+import { systemMcp } from '../system/system.mcp';
 import { systemRest } from '../system/system.rest';
 import { sendError } from './envelope';
 import { registerGraphiQL } from './graphiql';
@@ -27,10 +33,11 @@ import { registerRestOperations, type RestOperation } from './rest-operation';
 
 export const REST_PREFIX = '/api/v1';
 const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest, ...creditsRest, ...agentRest];
+const mcpTools: McpTool[] = [...systemMcp, ...accountsMcp, ...creditsMcp, ...agentMcp];
 
 export interface App { http: FastifyInstance; services: Services }
 
-/** Builds the HTTP service: GraphQL at /graphql, the REST shim at /api/v1, GraphiQL at /graphiql. */
+/** Builds the HTTP service: GraphQL at /graphql, the REST shim at /api/v1, MCP at /mcp, GraphiQL at /graphiql. */
 export async function buildApp(config: Config, orm: MikroORM, log: Logger): Promise<App> {
   const services = createServices(config, orm, log);
   const http = Fastify({
@@ -73,11 +80,12 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled()],
   });
   await apollo.start();
+  // Room for an analysis's inline (base64) files on /graphql and /mcp; other JSON bodies keep the general limit.
+  const inlineUploadLimit = Math.max(config.bodyLimitBytes, Math.ceil((MAX_FILES * config.agentMaxFileBytes * 4) / 3) + 64 * 1024);
   http.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: '/graphql',
-    // Room for startAnalysis's inline (base64) files; every other JSON body keeps the general limit.
-    bodyLimit: Math.max(config.bodyLimitBytes, Math.ceil((MAX_FILES * config.agentMaxFileBytes * 4) / 3) + 64 * 1024),
+    bodyLimit: inlineUploadLimit,
     handler: fastifyApolloHandler(apollo, {
       context: async (request) => {
         try {
@@ -105,6 +113,8 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
   // The queue's tables exist before the first request; the worker runs here unless it runs elsewhere.
   await services.queue.start();
   const stopWorker = config.agentWorkerInProcess ? await startAnalysisWorker(services) : undefined;
+
+  registerMcpEndpoint(http, schema, services, mcpTools, inlineUploadLimit);
 
   http.addHook('onClose', async () => {
     stopWorker?.();

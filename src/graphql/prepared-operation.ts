@@ -1,0 +1,47 @@
+import { execute, parse, validate, type DocumentNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
+import { DomainError } from '../core/errors';
+import type { Context } from './context';
+
+/**
+ * A GraphQL document the adapters (REST, MCP) run on a caller's behalf: parsed and validated once at
+ * startup, so a typo fails the boot instead of a request, and executed against the same
+ * permission-wrapped schema as /graphql. One path for every adapter: same rules, same errors.
+ */
+export interface PreparedOperation {
+  /** A query reads only; MCP tells clients so (they may run read-only tools without asking). */
+  readonly readOnly: boolean;
+  /** The value of the operation's single root field; any failure is thrown as a DomainError. */
+  run(context: Context, variables: Record<string, unknown>): Promise<unknown>;
+}
+
+/** `label` names the operation in startup errors, e.g. `REST GET /users/:user_id`. */
+export function prepareOperation(schema: GraphQLSchema, source: string, label: string): PreparedOperation {
+  const document = parse(source);
+  const problems = validate(schema, document);
+  if (problems.length) throw new Error(`${label}: ${problems.map((p) => p.message).join('; ')}`);
+  const { operation, rootField } = rootFieldOf(document, label);
+
+  return {
+    readOnly: operation === 'query',
+    async run(contextValue, variableValues) {
+      const result = await execute({ schema, document, contextValue, variableValues });
+      if (result.errors?.length) throw asDomainError(result.errors[0], contextValue);
+      return (result.data as Record<string, unknown>)[rootField];
+    },
+  };
+}
+
+function rootFieldOf(document: DocumentNode, label: string): { operation: OperationTypeNode; rootField: string } {
+  const definition = document.definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
+  const field = definition?.selectionSet.selections[0];
+  if (!definition || !field || field.kind !== 'Field') throw new Error(`${label}: the operation needs one root field`);
+  return { operation: definition.operation, rootField: field.alias?.value ?? field.name.value };
+}
+
+/** Errors without an original error are GraphQL's own input coercion errors: the client's fault. */
+function asDomainError(error: GraphQLError, context: Context): DomainError {
+  if (error.originalError instanceof DomainError) return error.originalError;
+  if (!error.originalError) return new DomainError('BAD_REQUEST', error.message.replace(/^Variable "\$\w+" got invalid value /, 'Invalid value '));
+  context.services.log.error({ err: error.originalError }, 'unexpected error in an adapter operation');
+  return new DomainError('INTERNAL', 'Internal server error.');
+}

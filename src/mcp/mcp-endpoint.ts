@@ -1,0 +1,52 @@
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { GraphQLSchema } from 'graphql';
+import type { Services } from '../app/services';
+import { DomainError } from '../core/errors';
+import { authenticateMcpRequest } from './mcp-credentials';
+import { createMcpServer, prepareMcpTools } from './mcp-server';
+import type { McpTool } from './mcp-tool';
+
+export const MCP_PATH = '/mcp';
+
+/**
+ * MCP over Streamable HTTP, stateless: every POST gets its own McpServer and transport, so any instance
+ * can answer any request. Credentials and the rate limit are settled first, as plain HTTP (401, 429 in
+ * the REST envelope); only then does the SDK see the request.
+ */
+/** `bodyLimit` leaves room for agent.analysis's inline (base64) files. */
+export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema, services: Services, tools: McpTool[], bodyLimit: number): void {
+  const prepared = prepareMcpTools(schema, tools);
+  const info = { name: services.config.serviceName, version: services.system.version };
+
+  app.post(MCP_PATH, { bodyLimit }, async (request, reply) => {
+    // The budget counts POSTs, so a POST must be one message (the MCP spec dropped JSON-RPC batches in 2025-06-18).
+    if (Array.isArray(request.body)) throw new DomainError('BAD_REQUEST', 'Send one JSON-RPC message per request; batches are not accepted.');
+    const { context, userId } = await authenticateMcpRequest(services, request);
+    const server = createMcpServer(info, prepared, context, userId);
+    // One JSON answer per POST: the tools are request/response, nothing to stream.
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    reply.raw.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    // The SDK writes the response itself (headers set by hooks, e.g. helmet's, are already on reply.raw).
+    reply.hijack();
+    try {
+      await transport.handleRequest(request.raw, reply.raw, request.body);
+    } catch (error) {
+      request.log.error({ err: error }, 'MCP request failed');
+      if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(jsonRpcError(-32603, 'Internal server error.')));
+    }
+  });
+
+  // Stateless: no stream of server-initiated messages (GET) and no session to end (DELETE).
+  const notAllowed = async (_request: unknown, reply: FastifyReply) => reply.code(405).header('allow', 'POST').send(jsonRpcError(-32000, 'Method not allowed: POST MCP messages.'));
+  app.get(MCP_PATH, notAllowed);
+  app.delete(MCP_PATH, notAllowed);
+}
+
+function jsonRpcError(code: number, message: string) {
+  return { jsonrpc: '2.0', error: { code, message }, id: null };
+}

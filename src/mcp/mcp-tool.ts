@@ -1,0 +1,31 @@
+import type { z } from 'zod';
+
+export type McpToolInput = Record<string, z.ZodType>;
+
+/**
+ * One MCP tool: a GraphQL document run for the caller, against the same permission-wrapped schema as
+ * /graphql and REST. Like a RestOperation it holds no logic and no rules, only the mapping of tool
+ * arguments to GraphQL variables and of the result back.
+ */
+export interface McpTool<Input extends McpToolInput = McpToolInput> {
+  /** `capability.action`, e.g. `user.view`. */
+  name: string;
+  /** What the assistant reads to decide when to call the tool. */
+  description: string;
+  /** The tool's arguments as zod fields (`{}` for none): the SDK validates them and advertises the JSON Schema. */
+  input: Input;
+  graphql: string;
+  /**
+   * Arguments and the caller's User-Id → GraphQL variables (default: none). Pass the user id as the
+   * operation's `userId`/`id` argument: the ownership rules then refuse another user's id (403).
+   */
+  variables?: (input: z.infer<z.ZodObject<Input>>, userId: string) => Record<string, unknown>;
+  /**
+   * The operation's root field → the tool's result (default: as is). Return an object (e.g. `{ tasks }`
+   * for a list): objects are also sent as `structuredContent`.
+   */
+  present?: (result: any) => unknown;
+}
+
+/** Types `variables` by the tool's own input while tools with different inputs share one array. */
+export const mcpTool = <Input extends McpToolInput>(tool: McpTool<Input>): McpTool => tool as unknown as McpTool;

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { grantCredits } from '../helpers/agent';
+import { testDatabases } from '../helpers/database';
+import { TestApp } from '../helpers/harness';
+
+const db = testDatabases()[0];
+
+describe(`MCP tools for credits and the agent (${db})`, () => {
+  const t = new TestApp(db);
+  let client: Client;
+  let userId: string;
+  before(async () => {
+    await t.start();
+    const user = await t.activeUser();
+    userId = user.id;
+    await grantCredits(t, user.id, 50);
+    const apiKey = (await t.rest('GET', `/users/${user.id}/api_key`, { auth: user.token })).body.data.token;
+    client = new Client({ name: 'clara-tests', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${t.baseUrl}/mcp`), { requestInit: { headers: { authorization: `Bearer ${apiKey}`, 'user-id': user.id } } }));
+  });
+  after(async () => {
+    await client?.close();
+    await t.stop();
+  });
+
+  const call = async (name: string, args: Record<string, unknown> = {}) => {
+    const result = await client.callTool({ name, arguments: args });
+    assert.equal(result.isError, undefined, JSON.stringify(result.content));
+    return result.structuredContent as any;
+  };
+
+  test('the tools mirror the user-level API', async () => {
+    const names = (await client.listTools()).tools.map((tool) => tool.name).sort();
+    for (const name of ['agent.analysis', 'agent.supported_attachments', 'stripe.buy', 'stripe.rate', 'tasks.list', 'tasks.view', 'transactions.list', 'transactions.view', 'user.view']) {
+      assert.ok(names.includes(name), name);
+    }
+  });
+
+  test('agent.analysis through MCP: charged, completed, visible in tasks and transactions', async () => {
+    assert.ok((await call('agent.supported_attachments')).image.includes('.png'));
+    const started = await call('agent.analysis', { prompt: 'Check: the bridge opened in 1932 and cost 10 million dollars.', files: [{ name: 'note.txt', contentBase64: Buffer.from('Opened 1932.').toString('base64') }] });
+    assert.equal(started.cost, 20);
+    let task = started;
+    for (let i = 0; i < 100 && task.status !== 'COMPLETED' && task.status !== 'FAILED'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      task = await call('tasks.view', { id: started.id });
+    }
+    assert.equal(task.status, 'COMPLETED');
+    assert.match(JSON.stringify(task.result), /1932/);
+    const page = await call('tasks.list', { limit: 5 });
+    assert.equal(page.tasks[0].id, started.id);
+    const ledger = await call('transactions.list', { type: 'DEBIT' });
+    assert.equal(ledger.transactions.length, 1);
+    assert.equal(ledger.transactions[0].reference, started.id);
+    assert.equal((await call('transactions.view', { id: ledger.transactions[0].id })).valueInCredits, 20);
+    assert.equal((await call('user.view')).credits, 30);
+    assert.ok(userId);
+  });
+
+  test('refusals come back as tool errors with the domain code', async () => {
+    const result = await client.callTool({ name: 'agent.analysis', arguments: { prompt: 'x', files: [{ name: 'a.jpg', contentBase64: Buffer.from('not an image').toString('base64') }] } });
+    assert.equal(result.isError, true);
+    assert.match(JSON.stringify(result.content), /BAD_REQUEST/);
+    assert.equal((await call('user.view')).credits, 30, 'nothing charged');
+  });
+});

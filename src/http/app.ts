@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { accountsRest } from '../accounts/accounts.rest';
 import { agentRest } from '../agent/agent.rest';
 import { startAnalysisWorker } from '../agent/analysis-worker';
+import { registerTaskEvents } from '../agent/task-events';
 import { MAX_FILES } from '../agent/tasks.service';
 import { apiKeysRest } from '../api-keys/api-keys.rest';
 import { createServices, type Services } from '../app/services';
@@ -105,6 +106,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
       // Analysis uploads; parts beyond these limits are refused with a 400 by the analysis route.
       await api.register(multipart, { limits: { files: MAX_FILES, fileSize: config.agentMaxFileBytes, fields: 20, fieldSize: 100_000, parts: MAX_FILES + 20 } });
       registerRestOperations(api, schema, services, restOperations);
+      registerTaskEvents(api, schema, services);
     },
     { prefix: REST_PREFIX },
   );

@@ -22,6 +22,8 @@ export interface HttpResult<T = any> { status: number; body: T; headers: Headers
  */
 export class TestApp {
   baseUrl = '';
+  /** The test database's URL, for processes the test starts (e.g. a separate worker). */
+  databaseUrl = '';
   app!: App;
   orm!: MikroORM;
   config!: Config;
@@ -29,12 +31,13 @@ export class TestApp {
   private dropDatabase?: () => Promise<void>;
   private dataDir = mkdtempSync(join(tmpdir(), 'clara-test-'));
 
-  constructor(readonly database: DatabaseKind, private readonly env: Record<string, string> = {}) {}
+  constructor(readonly database: DatabaseKind, readonly env: Record<string, string> = {}) {}
 
   async start(): Promise<this> {
     await this.mailbox.start();
     const db = await createTestDatabase(this.database);
     this.dropDatabase = db.drop;
+    this.databaseUrl = db.url;
     this.config = loadConfig({
       NODE_ENV: 'test',
       DATA_DIR: this.dataDir,

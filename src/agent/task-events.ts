@@ -1,0 +1,46 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { FastifyInstance } from 'fastify';
+import type { GraphQLSchema } from 'graphql';
+import type { Services } from '../app/services';
+import { createContext } from '../graphql/context';
+import { prepareOperation } from '../graphql/prepared-operation';
+import { toRestShape } from '../http/envelope';
+
+const POLL_MS = 500;
+const MAX_STREAM_MS = 15 * 60_000;
+
+/**
+ * Live task progress as Server-Sent Events: `GET /users/{user_id}/tasks/{task_id}/events` sends the task
+ * (REST shape) each time its status changes and closes once it is completed or failed. It reads through the
+ * same `task` query, rules included, and polls the database, so any instance can serve any stream.
+ */
+export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, services: Services): void {
+  const task = prepareOperation(schema, 'query ($userId: ID!, $id: ID!) { task(userId: $userId, id: $id) { id userId status result error cost createdAt updatedAt } }', 'SSE task events');
+
+  api.get<{ Params: { user_id: string; task_id: string } }>('/users/:user_id/tasks/:task_id/events', async (request, reply) => {
+    const context = await createContext(services, request.headers.authorization, request.ip);
+    const variables = { userId: request.params.user_id, id: request.params.task_id };
+    const read = async () => {
+      (context.em as EntityManager).clear();
+      const value = (await task.run(context, variables)) as { status: string; updatedAt: string };
+      return { ...(toRestShape(value) as object), status: value.status.toLowerCase() } as { status: string; updated_at: string };
+    };
+    let current = await read(); // Refusals (401/403/404) are answered as JSON before the stream opens.
+
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    let closed = false;
+    request.raw.on('close', () => (closed = true));
+    const send = (event: string, data: unknown) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    send('task', current);
+    const deadline = Date.now() + MAX_STREAM_MS;
+    while (!closed && current.status !== 'completed' && current.status !== 'failed' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      const next = await read().catch(() => null);
+      if (!next) break;
+      if (next.status !== current.status || next.updated_at !== current.updated_at) send('task', next);
+      current = next;
+    }
+    reply.raw.end();
+  });
+}

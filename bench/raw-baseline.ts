@@ -6,7 +6,7 @@ import { Pool } from 'pg';
  * with the pg driver, and nothing else (no ORM, no GraphQL, no auth).
  */
 async function main(): Promise<void> {
-  const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+  const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_MAX ?? 10) });
   const app = Fastify({ logger: false });
   app.get<{ Params: { id: string } }>('/users/:id', async (request, reply) => {
     const { rows } = await pool.query('select id, email, first_name, last_name, credits, is_active, is_dark_mode, created_at, updated_at from users where id = $1', [request.params.id]);

@@ -18,6 +18,12 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const SEED_USERS = Number(process.env.BENCH_USERS ?? 2000);
+const SEED_TRANSACTIONS = Number(process.env.BENCH_TRANSACTIONS ?? 100_000);
+/** The user the scenarios act as has this many of the seeded transactions; the deep pages start halfway. */
+const OWN_TRANSACTIONS = 20_000;
+const DEEP_OFFSET = OWN_TRANSACTIONS / 2;
+/** PGlite is one session: one connection per client process (see EMBEDDED_POOL_SIZE). */
+const POOL = process.env.DATABASE_URL ? '10' : '1';
 const PUBLIC_KEY = 'bench_public_key';
 const children: ChildProcess[] = [];
 
@@ -55,6 +61,10 @@ async function startService(port: number, databaseUrl: string, extra: Record<str
     JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
     PUBLIC_API_KEY: PUBLIC_KEY,
     LOG_LEVEL: 'warn',
+    DATABASE_POOL_MAX: POOL,
+    STRIPE_SECRET_KEY: 'sk_test_bench_no_calls_are_made',
+    STRIPE_WEBHOOK_SECRET: 'whsec_bench',
+    AGENT_WORKER_IN_PROCESS: 'false',
     // Raised so the limiter does not cap the figures; its own cost is a scenario of its own.
     RATE_LIMIT_PER_SECOND: '100000000',
     AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '100000000',
@@ -77,7 +87,7 @@ async function json(url: string, init: RequestInit): Promise<any> {
 }
 
 /** Users with API keys and credits, plus the one the scenarios act as (registered through the API). */
-async function seed(databaseUrl: string, service: string): Promise<{ userId: string; userToken: string; apiKeyToken: string; email: string; password: string }> {
+async function seed(databaseUrl: string, service: string): Promise<{ userId: string; userToken: string; apiKeyToken: string; email: string; password: string; deepCursor: string }> {
   const email = 'bench@example.com';
   const password = 'bench-password-123';
   const registered = await json(`${service}/api/v1/auth/register`, {
@@ -96,12 +106,21 @@ async function seed(databaseUrl: string, service: string): Promise<{ userId: str
     [SEED_USERS],
   );
   await db.query(`insert into api_keys (id, user_id, created_at, updated_at) select 'api_key_' || md5('k' || id), id, now(), now() from users where id <> $1`, [userId]);
+  // The ledger: most rows spread over the seeded users, OWN_TRANSACTIONS of them the bench user's.
+  const insertTransactions = `insert into transactions (id, user_id, type, kind, description, value_in_credits, fiat_cents, balance_after, reference, created_at, updated_at)
+     select 'transaction_' || md5($1 || g), %USER%, case when g % 3 = 0 then 'DEBIT' else 'CREDIT' end, case when g % 3 = 0 then 'analysis' else 'purchase' end,
+            'Seeded transaction ' || g, 20, 20, 1000, null, now() - (g || ' seconds')::interval, now()
+     from generate_series(1, $2::int) g`;
+  await db.query(insertTransactions.replace('%USER%', `'user_' || md5('u' || (1 + g % ${SEED_USERS}))`), ['o', SEED_TRANSACTIONS - OWN_TRANSACTIONS]);
+  await db.query(insertTransactions.replace('%USER%', '$3'), ['m', OWN_TRANSACTIONS, userId]);
   await db.query('analyze');
+  const { rows } = await db.query('select created_at, id from transactions where user_id = $1 order by created_at desc, id desc offset $2 limit 1', [userId, DEEP_OFFSET]);
+  const deepCursor = Buffer.from(`${new Date(rows[0].created_at).toISOString()}|${rows[0].id}`).toString('base64url');
   await db.end();
   const login = await json(`${service}/api/v1/auth/session`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${email}:${password}`).toString('base64')}` } });
   const userToken = `Bearer ${login.data.token}`;
   const key = await json(`${service}/api/v1/users/${userId}/api_key`, { headers: { authorization: userToken } });
-  return { userId, userToken, apiKeyToken: `Bearer ${key.data.token}`, email, password };
+  return { userId, userToken, apiKeyToken: `Bearer ${key.data.token}`, email, password, deepCursor };
 }
 
 async function measure(base: string, scenario: Scenario, duration: number): Promise<autocannon.Result> {
@@ -126,10 +145,15 @@ async function main(): Promise<void> {
     'service-redis-limiter': process.env.BENCH_REDIS_URL ? await startService(4103, databaseUrl, { REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_KEY_PREFIX: `bench${Date.now()}` }) : '',
     raw: '',
   };
-  await start('bench/raw-baseline.js', { DATABASE_URL: databaseUrl, PORT: '4100' }, /^ready/);
+  await start('bench/raw-baseline.js', { DATABASE_URL: databaseUrl, PORT: '4100', DATABASE_POOL_MAX: POOL }, /^ready/);
   services.raw = 'http://127.0.0.1:4100';
   const seeded = await seed(databaseUrl, services.service);
   const gql = (query: string) => JSON.stringify({ query });
+  const page = (after: string | null) =>
+    JSON.stringify({
+      query: 'query ($u: ID!, $after: String) { transactions(userId: $u, first: 20, after: $after) { edges { node { id type description valueInCredits valueInFiat createdAt } } pageInfo { endCursor hasNextPage } } }',
+      variables: { u: seeded.userId, after },
+    });
   const me = gql('{ user(id: "' + seeded.userId + '") { id email firstName lastName credits isActive isDarkMode createdAt updatedAt } }');
 
   const scenarios: Scenario[] = [
@@ -138,8 +162,12 @@ async function main(): Promise<void> {
     { name: '2. REST GET /users/{id} (user token)', target: 'service', path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.userToken }, compareWith: '1. GraphQL user (user token)' },
     { name: '3a. GraphQL user (API key)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.apiKeyToken }, body: me },
     { name: '3b. REST GET /users/{id} (API key)', target: 'service', path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.apiKeyToken }, compareWith: '3a. GraphQL user (API key)' },
-    { name: '5a. GraphQL version (no database)', target: 'service', method: 'POST', path: '/graphql', body: gql('{ version }') },
-    { name: '5b. REST GET /version (no database)', target: 'service', path: '/api/v1/version', compareWith: '5a. GraphQL version (no database)' },
+    { name: '4a. GraphQL transactions, first page (cursor)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: page(null) },
+    { name: `4b. GraphQL transactions, page after row ${DEEP_OFFSET} (cursor)`, target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: page(seeded.deepCursor), compareWith: '4a. GraphQL transactions, first page (cursor)' },
+    { name: '4c. REST transactions limit=20 offset=0', target: 'service', path: `/api/v1/users/${seeded.userId}/transactions?limit=20&offset=0`, headers: { authorization: seeded.userToken }, compareWith: '4a. GraphQL transactions, first page (cursor)' },
+    { name: `4d. REST transactions limit=20 offset=${DEEP_OFFSET}`, target: 'service', path: `/api/v1/users/${seeded.userId}/transactions?limit=20&offset=${DEEP_OFFSET}`, headers: { authorization: seeded.userToken }, compareWith: '4c. REST transactions limit=20 offset=0' },
+    { name: '5a. GraphQL stripeRate (no database)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: gql('{ stripeRate { lowerLimit upperLimit rate } }') },
+    { name: '5b. REST GET /stripe/rate', target: 'service', path: '/api/v1/stripe/rate', headers: { authorization: seeded.userToken }, compareWith: '5a. GraphQL stripeRate (no database)' },
     { name: 'limiter off: REST GET /users/{id} (user token)', target: 'service-no-limiter', path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.userToken } },
     { name: 'limiter on (memory): same request', target: 'service', path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.userToken }, compareWith: 'limiter off: REST GET /users/{id} (user token)' },
     ...(services['service-redis-limiter']
@@ -170,7 +198,7 @@ async function main(): Promise<void> {
   }
 
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'x', PUBLIC_API_KEY: 'x' });
-  const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, database: databaseKind, connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, seededUsers: SEED_USERS };
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, database: databaseKind, connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, seededUsers: SEED_USERS, seededTransactions: SEED_TRANSACTIONS };
   console.log(`\nClara benchmark — ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, database: ${databaseKind}, ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up`);
   console.log(`argon2id for login: memory ${config.argon2.memoryCost} KiB, time cost ${config.argon2.timeCost}, parallelism ${config.argon2.parallelism}\n`);
   console.table(results.map((r) => ({ scenario: r.name, 'req/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, 'x raw': r.ratioToRaw, 'x peer': r.ratioToPeer ?? '', 'non-2xx': r.non2xx + r.errors })));

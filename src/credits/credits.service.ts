@@ -119,7 +119,13 @@ export class CreditsService {
     const limit = pageSize(options.limit);
     const offset = options.offset ?? 0;
     if (!Number.isInteger(offset) || offset < 0) throw badRequest('offset must be a whole number >= 0.');
-    const rows = await em.find(Transaction, { user: userId, ...(options.type ? { type: options.type } : {}) }, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1, offset });
+    const rows = await em.find(Transaction, { user: userId, ...(options.type ? { type: options.type } : {}) }, {
+      orderBy: { createdAt: 'desc', id: 'desc' },
+      limit: limit + 1,
+      offset,
+      // A page is only read: skipping the identity map saves registering every row with the unit of work.
+      disableIdentityMap: true,
+    });
     return { transactions: rows.slice(0, limit), hasNextPage: rows.length > limit };
   }
 

@@ -20,8 +20,19 @@ export function toRestShape(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(value)) {
-    const restKey = key.replace(/([a-z])(\d)/g, '$1_$2').replace(/([A-Z])/g, '_$1').toLowerCase();
-    out[restKey] = key.endsWith('At') && typeof field === 'string' ? new Date(field).toUTCString() : toRestShape(field);
+    out[restKeyOf(key)] = key.endsWith('At') && typeof field === 'string' ? new Date(field).toUTCString() : toRestShape(field);
   }
   return out;
+}
+
+/** Field names repeat on every row of every page: convert each once. */
+const restKeys = new Map<string, string>();
+function restKeyOf(key: string): string {
+  let restKey = restKeys.get(key);
+  if (restKey === undefined) {
+    restKey = key.replace(/([a-z])(\d)/g, '$1_$2').replace(/([A-Z])/g, '_$1').toLowerCase();
+    // Keys come from our own GraphQL documents, plus analysis results; bound the cache all the same.
+    if (restKeys.size < 10_000) restKeys.set(key, restKey);
+  }
+  return restKey;
 }

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { ref, type EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { User } from '../accounts/user.entity';
 import { badRequest, DomainError, notFound } from '../core/errors';
@@ -57,7 +57,8 @@ export class TasksService {
       throw new DomainError('INSUFFICIENT_CREDITS', `An analysis needs at least ${this.deps.minimumBalance} credits; you have ${user.credits}.`);
     }
 
-    const task = em.create(Task, { user, prompt, cost: this.deps.cost, inputs: [] });
+    // Built outside the unit of work: it is persisted only by the transaction below, or not at all.
+    const task = Object.assign(new Task(), { user: ref(user), prompt, cost: this.deps.cost, inputs: [] as TaskInput[] });
     try {
       task.inputs = await Promise.all(
         files.map(async (file, index): Promise<TaskInput> => ({
@@ -83,11 +84,9 @@ export class TasksService {
         await tx.flush();
       });
     } catch (error) {
-      em.clear();
       await this.deps.storage.removeTask(task.id).catch(() => undefined);
       throw error;
     }
-    user.credits -= task.cost;
     // After commit; if this fails the sweeper queues the task later (same job id, so never twice).
     await this.deps.queue.enqueue(task.id).catch((error: unknown) => this.deps.log.error({ err: error, taskId: task.id }, 'queueing an analysis failed; the sweeper will retry'));
     return task;

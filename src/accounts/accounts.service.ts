@@ -16,7 +16,7 @@ import { User } from './user.entity';
 export interface SignedIn { user: User; token: string }
 export interface RegisterInput { firstName: string; lastName: string; email: string; password: string }
 export interface LoginInput { email: string; password: string; code?: string | null }
-export interface ProfileChanges { firstName?: string; lastName?: string | null; isDarkMode?: boolean }
+export interface ProfileChanges { firstName?: string | null; lastName?: string | null; isDarkMode?: boolean | null }
 
 const OTP_PURPOSE: Record<OtpType, string> = {
   ACTIVATION: 'activate your Clara account',
@@ -63,9 +63,13 @@ export class AccountsService {
   async signInWithGoogle(em: EntityManager, idToken: string): Promise<SignedIn> {
     const identity = await this.deps.google.verify(idToken);
     let user = (await em.findOne(User, { googleId: identity.googleId })) ?? (await em.findOne(User, { email: identity.email }));
+    if (user && !user.isActive) {
+      // Whoever registered this address never proved they own it; Google just proved the caller does.
+      // Nothing the earlier registrant set may survive: password, sessions, API key, second factor.
+      await this.dropUnprovenCredentials(em, user);
+    }
     if (user) {
       user.googleId ??= identity.googleId;
-      // Google vouched for the email address, which is what activation proves.
       user.isActive = true;
     } else {
       user = em.create(User, { email: identity.email, firstName: identity.firstName, lastName: identity.lastName, googleId: identity.googleId, isActive: true });
@@ -139,7 +143,8 @@ export class AccountsService {
 
   /**
    * Sets a new password with a CHANGE_PASSWORD code. Every other session ends; `keepSessionId` is the
-   * caller's own session when a signed-in user made the change.
+   * caller's own session when a signed-in user made the change. Without one (the forgotten-password path,
+   * possibly a recovered account) the API key is replaced as well, so no earlier holder keeps access.
    */
   async changePassword(em: EntityManager, email: string, password: string, code: string, keepSessionId?: string): Promise<void> {
     const user = await this.findByEmail(em, email);
@@ -148,6 +153,7 @@ export class AccountsService {
     await em.transactional(async (tx) => {
       tx.persist(user);
       await tx.nativeUpdate(Session, { user: user.id, revokedAt: null, ...(keepSessionId ? { id: { $ne: keepSessionId } } : {}) }, { revokedAt: new Date() });
+      if (!keepSessionId) await this.deps.apiKeys.reset(tx as EntityManager, user.id);
     });
   }
 
@@ -184,6 +190,8 @@ export class AccountsService {
   }
 
   async updateProfile(em: EntityManager, user: User, changes: ProfileChanges): Promise<User> {
+    // GraphQL may send explicit nulls: only last_name may be cleared.
+    if (changes.firstName === null || changes.isDarkMode === null) throw badRequest('firstName and isDarkMode cannot be null.');
     if (changes.firstName !== undefined) user.firstName = changes.firstName.trim();
     if (changes.lastName !== undefined) user.lastName = changes.lastName === null ? null : changes.lastName.trim();
     if (changes.isDarkMode !== undefined) user.isDarkMode = changes.isDarkMode;
@@ -201,6 +209,12 @@ export class AccountsService {
     const user = await em.findOne(User, { email: normalizeEmail(email) });
     if (!user) throw notFound('User not found.');
     return user;
+  }
+
+  private async dropUnprovenCredentials(em: EntityManager, user: User): Promise<void> {
+    Object.assign(user, { passwordHash: null, twoFactorMethod: null, totpSecret: null, totpPendingSecret: null, totpLastStep: null });
+    await em.nativeUpdate(Session, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
+    await this.deps.apiKeys.reset(em, user.id);
   }
 
   private async checkSecondFactor(em: EntityManager, user: User, code: string): Promise<void> {

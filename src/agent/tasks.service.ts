@@ -109,11 +109,10 @@ export class TasksService {
 
   /** The worker's part. A thrown error means "try again later"; a final answer is written here. */
   async run(em: EntityManager, taskId: string, attempt: number, isLastAttempt: boolean): Promise<void> {
-    const task = await em.findOne(Task, { id: taskId });
-    if (!task || FINAL.includes(task.status)) return;
-    task.status = 'running';
-    task.attempts = attempt;
-    await em.flush();
+    // Conditional: a task failed (and refunded) meanwhile by the give-up path is never started again.
+    const started = await em.nativeUpdate(Task, { id: taskId, status: { $nin: FINAL } }, { status: 'running', attempts: attempt, updatedAt: new Date() });
+    const task = started ? await em.findOne(Task, { id: taskId }) : null;
+    if (!task) return;
     try {
       const files = await Promise.all(task.inputs.map(async (input) => ({ fileName: input.fileName, bytes: await this.deps.storage.read(input.storageKey) })));
       const result = await analyzeUploads(this.deps.provider, task.prompt, files);
@@ -123,7 +122,7 @@ export class TasksService {
       const retryable = !(error instanceof DomainError) && !(error instanceof AnalysisProviderError && !error.retryable);
       this.deps.log.warn({ taskId, attempt, retryable, err: error }, 'analysis attempt failed');
       if (!retryable || isLastAttempt) return this.fail(em, taskId, readable(error));
-      await em.nativeUpdate(Task, { id: task.id, status: 'running' }, { status: 'queued', error: readable(error), updatedAt: new Date() });
+      await em.nativeUpdate(Task, { id: task.id, status: 'running' }, { status: 'queued', error: `Attempt ${attempt} failed; it will be retried.`, updatedAt: new Date() });
       throw error;
     }
   }
@@ -154,7 +153,9 @@ export class TasksService {
   }
 }
 
+/** What the user reads on a failed task: our own refusals verbatim; nothing from the model server or internals. */
 function readable(error: unknown): string {
-  if (error instanceof DomainError || error instanceof AnalysisProviderError) return error.message;
-  return 'The analysis could not be completed because of an internal error.';
+  if (error instanceof DomainError) return error.message;
+  if (error instanceof AnalysisProviderError) return 'The analysis model did not give a usable answer; the credits were refunded.';
+  return 'The analysis could not be completed because of an internal error; the credits were refunded.';
 }

@@ -24,6 +24,9 @@ export interface TransactionPage {
   hasNextPage: boolean;
 }
 
+/** Balances are 32-bit integers; one operator adjustment stays well inside them. */
+const MAX_ADJUSTMENT = 1_000_000_000;
+
 export const PAGE_DEFAULT = 20;
 export const PAGE_MAX = 100;
 
@@ -64,7 +67,7 @@ export class CreditsService {
 
   /** An operator's grant (amount > 0) or removal (amount < 0), with the reason in the ledger. */
   async adjust(em: EntityManager, userId: string, amount: number, reason: string): Promise<Transaction> {
-    if (!Number.isInteger(amount) || amount === 0) throw badRequest('amount must be a non-zero whole number of credits.');
+    if (!Number.isInteger(amount) || amount === 0 || Math.abs(amount) > MAX_ADJUSTMENT) throw badRequest(`amount must be a non-zero whole number of credits, at most ${MAX_ADJUSTMENT} either way.`);
     const why = reason.trim();
     if (!why || why.length > 500) throw badRequest('A reason (1 to 500 characters) is required.');
     return this.record(em, { userId, delta: amount, kind: 'admin', describe: (before, after) => `Admin updated credits from ${before} to ${after}: ${why}` });
@@ -75,10 +78,13 @@ export class CreditsService {
    * Throws INSUFFICIENT_CREDITS (403) when the balance would go below zero, NOT_FOUND for an unknown user.
    */
   async applyInTransaction(tx: EntityManager, change: BalanceChange): Promise<Transaction> {
-    const rows: { credits: number }[] = await tx.execute(
-      'update "users" set "credits" = "credits" + ?, "updated_at" = ? where "id" = ? and "credits" + ? >= 0 returning "credits"',
-      [change.delta, new Date(), change.userId, change.delta],
-    );
+    const rows = await tx
+      .execute<{ credits: number }[]>('update "users" set "credits" = "credits" + ?, "updated_at" = ? where "id" = ? and "credits" + ? >= 0 returning "credits"', [change.delta, new Date(), change.userId, change.delta])
+      .catch((error: { code?: string }) => {
+        // 22003: the balance would leave the integer range.
+        if (error.code === '22003') throw badRequest('The balance would exceed the largest balance an account can hold.');
+        throw error;
+      });
     if (!rows.length) {
       if (!(await tx.count(User, { id: change.userId }))) throw notFound('User not found.');
       throw new DomainError('INSUFFICIENT_CREDITS', `Not enough credits: ${-change.delta} are needed.`);
@@ -156,7 +162,9 @@ export function encodeCursor(transaction: Transaction): string {
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(iso);
-  if (!isId('transaction', id) || Number.isNaN(createdAt.getTime())) throw badRequest('The cursor is not valid.');
+  const year = createdAt.getUTCFullYear();
+  // A forged cursor's date must also be one PostgreSQL can compare with.
+  if (!isId('transaction', id) || Number.isNaN(year) || year < 1970 || year > 9999) throw badRequest('The cursor is not valid.');
   return { createdAt, id };
 }
 

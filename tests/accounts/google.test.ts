@@ -36,13 +36,26 @@ for (const db of testDatabases()) {
       assert.ok(google.requests >= 1, 'the JWKS was fetched over HTTP');
     });
 
-    test('an existing password account is linked (and activated) by its verified Google email', async () => {
-      const user = await t.register({ email: 'linked@example.com' });
+    test('an existing active password account is linked by its verified Google email', async () => {
+      const user = await t.activeUser({ email: 'linked@example.com' });
       const res = await signIn(await google.idToken({ sub: '555', email: 'Linked@Example.com', name: 'Linked' }));
       assert.equal(res.status, 201);
       assert.equal(res.body.data.id, user.id);
       assert.equal(res.body.data.is_active, true);
       assert.equal((await t.login(user.email, user.password)).status, 200, 'the password still works');
+    });
+
+    test('an unactivated sign-up by someone else is wiped when the real owner signs in with Google', async () => {
+      const squatter = await t.register({ email: 'owner@example.com', password: 'squatter-password' });
+      const squatterKey = (await t.orm.em.fork().getConnection().execute(`select id from api_keys where user_id = '${squatter.id}'`))[0].id;
+      const res = await signIn(await google.idToken({ sub: '4242', email: 'owner@example.com', name: 'Owner' }));
+      assert.equal(res.status, 201);
+      assert.equal(res.body.data.id, squatter.id, 'the address keeps its account id');
+      assert.equal((await t.rest('GET', `/users/${squatter.id}`, { auth: squatter.token })).status, 401, "the squatter's session is gone");
+      assert.equal((await t.login('owner@example.com', 'squatter-password')).status, 401, "the squatter's password is gone");
+      const keys = await t.orm.em.fork().getConnection().execute(`select id from api_keys where user_id = '${squatter.id}'`);
+      assert.notEqual(keys[0].id, squatterKey, 'the API key was replaced');
+      assert.equal((await t.rest('GET', `/users/${squatter.id}`, { auth: `Bearer ${res.body.data.token}` })).status, 200);
     });
 
     test('wrong audience, wrong issuer, expired, foreign signature, unverified email or garbage: 401', async () => {

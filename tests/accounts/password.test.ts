@@ -22,6 +22,17 @@ for (const db of testDatabases()) {
       assert.equal((await t.login(user.email, 'brand new password')).status, 200);
     });
 
+    test('the forgotten-password path also replaces the API key; a signed-in change keeps it', async () => {
+      const user = await t.activeUser();
+      const key = (await t.rest('GET', `/users/${user.id}/api_key`, { auth: user.token })).body.data.token;
+      const signedIn = await t.rest('PATCH', `/users/${user.email}/password`, { auth: user.token, body: { password: 'changed while in', code: await t.otp(user.email, 'CHANGE_PASSWORD') } });
+      assert.equal(signedIn.status, 200);
+      assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: `Bearer ${key}` })).status, 200);
+      const forgotten = await t.rest('PATCH', `/users/${user.email}/password`, { auth: PUBLIC_KEY, body: { password: 'recovered account', code: await t.otp(user.email, 'CHANGE_PASSWORD') } });
+      assert.equal(forgotten.status, 200);
+      assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: `Bearer ${key}` })).status, 401);
+    });
+
     test('signed in: own token + code keeps this session and ends the others', async () => {
       const user = await t.activeUser();
       const other = `Bearer ${(await t.login(user.email, user.password)).body.data.token}`;

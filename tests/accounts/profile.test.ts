@@ -83,6 +83,10 @@ for (const db of testDatabases()) {
       const bad = await t.gql('mutation ($u: ID!) { updateUser(userId: $u, input: { credits: 5 }) { id } }', { u: user.id }, user.token);
       assert.equal(bad.status, 400);
       assert.ok(bad.body.errors?.length);
+      for (const input of ['{ firstName: null }', '{ isDarkMode: null }']) {
+        const nulls = await t.gql(`mutation ($u: ID!) { updateUser(userId: $u, input: ${input}) { id } }`, { u: user.id }, user.token);
+        assert.equal(nulls.body.errors?.[0].extensions.code, 'BAD_REQUEST', input);
+      }
     });
   });
 }

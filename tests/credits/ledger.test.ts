@@ -105,6 +105,14 @@ for (const db of testDatabases()) {
       assert.equal(asUser.body.errors?.[0].extensions.code, 'UNAUTHENTICATED');
       const asPublic = await t.gql(mutation, { u: user.id, a: 1000, r: 'free money' }, 'test_public_api_key');
       assert.equal(asPublic.body.errors?.[0].extensions.code, 'UNAUTHENTICATED');
+      const huge = await t.gql(mutation, { u: user.id, a: 2_000_000_000, r: 'too large' }, ADMIN_KEY);
+      assert.equal(huge.body.errors?.[0].extensions.code, 'BAD_REQUEST');
+      await t.gql(mutation, { u: user.id, a: 1_000_000_000, r: 'big' }, ADMIN_KEY);
+      const overflow = await t.gql(mutation, { u: user.id, a: 1_000_000_000, r: 'bigger' }, ADMIN_KEY);
+      assert.equal(overflow.body.errors, undefined);
+      const beyond = await t.gql(mutation, { u: user.id, a: 1_000_000_000, r: 'beyond the integer range' }, ADMIN_KEY);
+      assert.equal(beyond.body.errors?.[0].extensions.code, 'BAD_REQUEST', JSON.stringify(beyond.body));
+      for (let i = 0; i < 2; i++) await t.gql(mutation, { u: user.id, a: -1_000_000_000, r: 'back' }, ADMIN_KEY);
       const tooMuch = await t.gql(mutation, { u: user.id, a: -7, r: 'too much' }, ADMIN_KEY);
       assert.equal(tooMuch.body.errors?.[0].extensions.code, 'INSUFFICIENT_CREDITS');
       const nobody = await t.gql(mutation, { u: newId('user'), a: 5, r: 'x' }, ADMIN_KEY);

@@ -81,7 +81,7 @@ for (const db of testDatabases()) {
     });
 
     test('GraphQL: bad cursors and page sizes get BAD_REQUEST', async () => {
-      for (const variables of [{ after: 'not-a-cursor' }, { first: 0 }, { first: 101 }, { after: Buffer.from('2026-01-01T00:00:00.000Z|user_x').toString('base64url') }]) {
+      for (const variables of [{ after: 'not-a-cursor' }, { first: 0 }, { first: 101 }, { after: Buffer.from('2026-01-01T00:00:00.000Z|user_x').toString('base64url') }, { after: Buffer.from(`-200000-01-01T00:00:00.000Z|transaction_${'a'.repeat(32)}`).toString('base64url') }]) {
         const res = await t.gql(PAGE, { u: owner.id, ...variables }, owner.token);
         assert.equal(res.body.errors?.[0].extensions.code, 'BAD_REQUEST', JSON.stringify(variables));
       }

@@ -7,6 +7,8 @@ import { prepareOperation } from '../graphql/prepared-operation';
 import { toRestShape } from '../http/envelope';
 
 const POLL_MS = 500;
+/** Credentials are read again this often, so logout or a key reset also ends an open stream. */
+const REAUTHENTICATE_EVERY_POLLS = 10;
 const MAX_STREAM_MS = 15 * 60_000;
 
 /**
@@ -18,7 +20,7 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
   const task = prepareOperation(schema, 'query ($userId: ID!, $id: ID!) { task(userId: $userId, id: $id) { id userId status result error cost createdAt updatedAt } }', 'SSE task events');
 
   api.get<{ Params: { user_id: string; task_id: string } }>('/users/:user_id/tasks/:task_id/events', async (request, reply) => {
-    const context = await createContext(services, request.headers.authorization, request.ip);
+    let context = await createContext(services, request.headers.authorization, request.ip);
     const variables = { userId: request.params.user_id, id: request.params.task_id };
     const read = async () => {
       (context.em as EntityManager).clear();
@@ -34,8 +36,14 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
     const send = (event: string, data: unknown) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     send('task', current);
     const deadline = Date.now() + MAX_STREAM_MS;
-    while (!closed && current.status !== 'completed' && current.status !== 'failed' && Date.now() < deadline) {
+    for (let poll = 1; !closed && current.status !== 'completed' && current.status !== 'failed' && Date.now() < deadline; poll++) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      if (poll % REAUTHENTICATE_EVERY_POLLS === 0) {
+        const renewed = await createContext(services, request.headers.authorization, request.ip).catch(() => null);
+        if (!renewed) break;
+        context = renewed;
+      }
+      // A refused read (the session ended, the key was reset) ends the stream.
       const next = await read().catch(() => null);
       if (!next) break;
       if (next.status !== current.status || next.updated_at !== current.updated_at) send('task', next);

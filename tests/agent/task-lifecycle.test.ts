@@ -86,6 +86,35 @@ for (const db of testDatabases()) {
     });
   });
 
+  describe(`an open progress stream and logout (${db})`, () => {
+    const model = new FakeModel();
+    let t: TestApp;
+    before(async () => {
+      await model.start();
+      t = await new TestApp(db, modelEnv(model)).start();
+    });
+    after(async () => {
+      // The model first: the hanging analysis then fails (and is queued for retry) while the database is up.
+      await model.stop();
+      await t.stop();
+    });
+
+    test('logging out ends a stream that is still open', async () => {
+      model.behaviour = 'hang';
+      const user = await t.activeUser();
+      await grantCredits(t, user.id, 20);
+      const task = (await postAnalysis(t, user, {}, { prompt: 'This will take a while: 9 planets.' })).body.data;
+      const session = `Bearer ${(await t.login(user.email, user.password)).body.data.token}`;
+      const stream = fetch(`${t.baseUrl}/api/v1/users/${user.id}/tasks/${task.id}/events`, { headers: { authorization: session } }).then((r) => r.text());
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal((await t.rest('DELETE', '/auth/session', { auth: session })).status, 204);
+      const started = Date.now();
+      const text = await stream;
+      assert.ok(Date.now() - started < 10_000, 'the stream closed soon after logout');
+      assert.doesNotMatch(text, /"status":"completed"/);
+    });
+  });
+
   describe(`a killed worker (${db})`, () => {
     const model = new FakeModel();
     let t: TestApp;

@@ -70,9 +70,9 @@ export class AccountsResolver {
     return true;
   }
 
-  @Mutation(() => TotpSetup, { description: 'Start authenticator-app 2FA: returns the secret to add to the app.' })
-  startTotpSetup(@Arg('userId', () => ID) _userId: string, @Ctx() ctx: Context): Promise<TotpSetup> {
-    return ctx.services.accounts.startTotpSetup(ctx.em, callerUser(ctx.caller)!);
+  @Mutation(() => TotpSetup, { description: 'Start authenticator-app 2FA with a TWO_FACTOR_AUTH code from sendOtp: returns the secret to add to the app.' })
+  startTotpSetup(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<TotpSetup> {
+    return ctx.services.accounts.startTotpSetup(ctx.em, callerUser(ctx.caller)!, code);
   }
 
   @Mutation(() => Boolean, { description: 'Finish authenticator-app 2FA with the first code the app shows.' })

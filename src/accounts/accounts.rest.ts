@@ -119,8 +119,9 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/users/:user_id/2fa/totp',
-    graphql: 'mutation ($userId: ID!) { startTotpSetup(userId: $userId) { secret otpauthUri } }',
-    variables: (r: Req) => ({ userId: r.params.user_id }),
+    graphql: 'mutation ($userId: ID!, $code: String!) { startTotpSetup(userId: $userId, code: $code) { secret otpauthUri } }',
+    body: object({ code }),
+    variables: (r: Req) => ({ userId: r.params.user_id, code: r.body.code }),
     status: 201,
     message: 'Authenticator setup started: add the secret to your app and confirm with its first code.',
   },

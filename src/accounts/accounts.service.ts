@@ -171,9 +171,13 @@ export class AccountsService {
     await em.flush();
   }
 
-  /** First step of authenticator-app 2FA: a new secret and its otpauth:// URI, active once confirmed. */
-  async startTotpSetup(em: EntityManager, user: User): Promise<{ secret: string; otpauthUri: string }> {
+  /**
+   * First step of authenticator-app 2FA: a new secret and its otpauth:// URI, active once confirmed. Like
+   * email 2FA it needs a TWO_FACTOR_AUTH code, so a stolen session alone cannot lock the owner out.
+   */
+  async startTotpSetup(em: EntityManager, user: User, code: string): Promise<{ secret: string; otpauthUri: string }> {
     if (user.twoFactorMethod) throw badRequest('Two-factor authentication is already enabled; disable it first.');
+    await this.deps.otps.consume(em, user, 'TWO_FACTOR_AUTH', code);
     const secret = totp.newSecret();
     user.totpPendingSecret = this.deps.box.encrypt(secret);
     await em.flush();

@@ -52,7 +52,8 @@ for (const db of testDatabases()) {
 
     test('authenticator app (TOTP): setup, confirm, login with a code that is never accepted twice, disable', async () => {
       const user = await t.activeUser();
-      const setup = await t.rest('POST', `/users/${user.id}/2fa/totp`, { auth: user.token });
+      assert.equal((await t.rest('POST', `/users/${user.id}/2fa/totp`, { auth: user.token, body: { code: '000000' } })).status, 401, 'an emailed code is needed');
+      const setup = await t.rest('POST', `/users/${user.id}/2fa/totp`, { auth: user.token, body: { code: await t.otp(user.email, 'TWO_FACTOR_AUTH') } });
       assert.equal(setup.status, 201);
       const { secret, otpauth_uri } = setup.body.data;
       assert.match(otpauth_uri, /^otpauth:\/\/totp\/.+secret=/);

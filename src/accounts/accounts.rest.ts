@@ -2,10 +2,9 @@ import type { FastifyRequest } from 'fastify';
 import { DomainError, unauthenticated } from '../core/errors';
 import { toRestShape } from '../http/envelope';
 import { object, str, type RestOperation } from '../http/rest-operation';
+import { USER_FIELDS } from './accounts.types';
 import { OTP_TYPES } from './otp.entity';
 
-/** The user's documented REST fields (never hashes, Google or Stripe ids). */
-export const REST_USER_FIELDS = 'id firstName lastName email credits isActive is2faEnabled isDarkMode createdAt updatedAt';
 
 type Params = { user_id: string; user_email: string; otp_type: string };
 type Req = FastifyRequest<{ Params: Params; Body: Record<string, any> }>;
@@ -29,7 +28,7 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/auth/register',
-    graphql: `mutation ($input: RegisterInput!) { register(input: $input) { token user { ${REST_USER_FIELDS} } } }`,
+    graphql: `mutation ($input: RegisterInput!) { register(input: $input) { token user { ${USER_FIELDS} } } }`,
     body: object({ first_name: str({ minLength: 1 }), last_name: str({ minLength: 1 }), email: str({ minLength: 3 }), password: str({ minLength: 8 }) }),
     variables: (r: Req) => ({ input: { firstName: r.body.first_name, lastName: r.body.last_name, email: r.body.email, password: r.body.password } }),
     status: 201,
@@ -39,7 +38,7 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/auth/google',
-    graphql: `mutation ($idToken: String!) { signInWithGoogle(idToken: $idToken) { token user { ${REST_USER_FIELDS} } } }`,
+    graphql: `mutation ($idToken: String!) { signInWithGoogle(idToken: $idToken) { token user { ${USER_FIELDS} } } }`,
     body: object({ id_token: str({ minLength: 1 }) }),
     variables: (r: Req) => ({ idToken: r.body.id_token }),
     status: 201,
@@ -49,7 +48,7 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/auth/session',
-    graphql: `mutation ($input: LoginInput!) { login(input: $input) { token user { ${REST_USER_FIELDS} } } }`,
+    graphql: `mutation ($input: LoginInput!) { login(input: $input) { token user { ${USER_FIELDS} } } }`,
     body: { anyOf: [object({ code: str() }, []), { type: 'null' }] },
     variables: (r: Req) => ({ input: { ...basicCredentials(r), code: r.body?.code ?? null } }),
     status: 200,
@@ -91,7 +90,7 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/users/:user_email/activate',
-    graphql: `mutation ($email: String!, $code: String!) { activate(email: $email, code: $code) { ${REST_USER_FIELDS} } }`,
+    graphql: `mutation ($email: String!, $code: String!) { activate(email: $email, code: $code) { ${USER_FIELDS} } }`,
     body: object({ code }),
     variables: (r: Req) => ({ email: r.params.user_email, code: r.body.code }),
     status: 200,
@@ -138,7 +137,7 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'GET',
     url: '/users/:user_id',
-    graphql: `query ($id: ID!) { user(id: $id) { ${REST_USER_FIELDS} } }`,
+    graphql: `query ($id: ID!) { user(id: $id) { ${USER_FIELDS} } }`,
     variables: (r: Req) => ({ id: r.params.user_id }),
     status: 200,
     message: 'User fetched successfully.',
@@ -146,7 +145,7 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'PATCH',
     url: '/users/:user_id',
-    graphql: `mutation ($userId: ID!, $input: UpdateUserInput!) { updateUser(userId: $userId, input: $input) { ${REST_USER_FIELDS} } }`,
+    graphql: `mutation ($userId: ID!, $input: UpdateUserInput!) { updateUser(userId: $userId, input: $input) { ${USER_FIELDS} } }`,
     body: { ...object({ first_name: str({ minLength: 1 }), last_name: { type: ['string', 'null'] }, is_dark_mode: { type: 'boolean' } }, []), minProperties: 1 },
     variables: (r: Req) => ({ userId: r.params.user_id, input: { firstName: r.body.first_name, lastName: r.body.last_name, isDarkMode: r.body.is_dark_mode } }),
     status: 200,

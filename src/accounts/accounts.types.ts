@@ -3,6 +3,9 @@ import { Field, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { OTP_TYPES, type OtpType } from './otp.entity';
 import { User } from './user.entity';
 
+/** The user's public fields, as the REST shim and MCP select them (never hashes, Google or Stripe ids). */
+export const USER_FIELDS = 'id firstName lastName email credits isActive is2faEnabled isDarkMode createdAt updatedAt';
+
 export const OtpTypeEnum = Object.fromEntries(OTP_TYPES.map((type) => [type, type])) as { [K in OtpType]: K };
 registerEnumType(OtpTypeEnum, { name: 'OtpType', description: 'What an emailed one-time code is for.' });
 

@@ -2,7 +2,7 @@ import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { badRequest } from '../core/errors';
 import { toRestShape } from '../http/envelope';
-import { object, type RestOperation } from '../http/rest-operation';
+import { object, optionalNumber, wholeNumber, type RestOperation } from '../http/rest-operation';
 import { MAX_FILES } from './tasks.service';
 import { TASK_STATUSES } from './task.entity';
 
@@ -13,8 +13,8 @@ const PROMPT_FIELDS = ['prompt', 'text', 'message', 'query'];
 type Req = FastifyRequest<{ Params: { user_id: string; task_id: string }; Querystring: Record<string, string | undefined> }>;
 interface MultipartBody { files: { name: string; content: Buffer }[]; fields: Record<string, string> }
 
-const presentTask = (task: { status: string }) => ({ ...(toRestShape(task) as object), status: task.status.toLowerCase() });
-const wholeNumber = { type: 'string', pattern: '^[0-9]{1,9}$' };
+/** A task in REST form: REST field names, and the status as the reference writes it (`queued`, not `QUEUED`). */
+export const presentTask = <T extends { status: string }>(task: T) => ({ ...(toRestShape(task) as object), status: task.status.toLowerCase() });
 
 /**
  * multipart/form-data: each file part's field name is its file name (as documented); text parts are the
@@ -78,8 +78,8 @@ export const agentRest: RestOperation[] = [
     querystring: object({ limit: wholeNumber, offset: wholeNumber, status: { enum: [...TASK_STATUSES] } }, []),
     variables: (r: Req) => ({
       userId: r.params.user_id,
-      limit: r.query.limit === undefined ? null : Number(r.query.limit),
-      offset: r.query.offset === undefined ? null : Number(r.query.offset),
+      limit: optionalNumber(r.query.limit),
+      offset: optionalNumber(r.query.offset),
       status: r.query.status?.toUpperCase() ?? null,
     }),
     status: 200,

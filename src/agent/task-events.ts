@@ -4,7 +4,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Services } from '../app/services';
 import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
-import { toRestShape } from '../http/envelope';
+import { presentTask } from './agent.rest';
 
 const POLL_MS = 500;
 /** Credentials are read again this often, so logout or a key reset also ends an open stream. */
@@ -25,7 +25,7 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
     const read = async () => {
       (context.em as EntityManager).clear();
       const value = (await task.run(context, variables)) as { status: string; updatedAt: string };
-      return { ...(toRestShape(value) as object), status: value.status.toLowerCase() } as { status: string; updated_at: string };
+      return presentTask(value) as { status: string; updated_at: string };
     };
     let current = await read(); // Refusals (401/403/404) are answered as JSON before the stream opens.
 

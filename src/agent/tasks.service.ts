@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { User } from '../accounts/user.entity';
 import { badRequest, DomainError, notFound } from '../core/errors';
 import { isId } from '../core/ids';
+import { pageOffset, pageSize } from '../core/paging';
 import type { CreditsService } from '../credits/credits.service';
 import { AnalysisProviderError, type AnalysisProvider, type UploadedFile } from './analysis';
 import type { AnalysisQueue } from './analysis-queue';
@@ -35,10 +36,6 @@ export class TasksService {
       log: Logger;
     },
   ) {}
-
-  get cost(): number {
-    return this.deps.cost;
-  }
 
   async start(em: EntityManager, user: User, request: AnalysisRequest): Promise<Task> {
     const prompt = request.prompt.trim();
@@ -93,10 +90,8 @@ export class TasksService {
   }
 
   async list(em: EntityManager, userId: string, options: { limit?: number | null; offset?: number | null; status?: TaskStatus | null }): Promise<TaskPage> {
-    const limit = options.limit ?? 20;
-    const offset = options.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badRequest('limit must be between 1 and 100.');
-    if (!Number.isInteger(offset) || offset < 0) throw badRequest('offset must be 0 or more.');
+    const limit = pageSize(options.limit);
+    const offset = pageOffset(options.offset);
     const tasks = await em.find(Task, { user: userId, ...(options.status ? { status: options.status } : {}) }, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1, offset });
     return { tasks: tasks.slice(0, limit), hasNextPage: tasks.length > limit };
   }

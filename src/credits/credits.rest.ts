@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { toRestShape } from '../http/envelope';
-import { object, str, type RestOperation } from '../http/rest-operation';
+import { object, optionalNumber, str, wholeNumber, type RestOperation } from '../http/rest-operation';
 import { TRANSACTION_TYPES } from './transaction.entity';
 
 /** The transaction's documented REST fields. */
@@ -8,8 +8,6 @@ const TRANSACTION_FIELDS = 'id userId type description valueInCredits valueInFia
 
 type Req = FastifyRequest<{ Params: { user_id: string; transaction_id: string }; Body: Record<string, any>; Querystring: Record<string, string | undefined> }>;
 const returnPath = str({ maxLength: 2000 });
-const wholeNumber = str({ pattern: '^[0-9]{1,9}$' });
-const optionalNumber = (value: string | undefined) => (value === undefined ? null : Number(value));
 
 export const creditsRest: RestOperation[] = [
   {

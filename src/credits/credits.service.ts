@@ -3,6 +3,7 @@ import { User } from '../accounts/user.entity';
 import type { RateTier } from '../core/config';
 import { badRequest, DomainError, notFound } from '../core/errors';
 import { isId } from '../core/ids';
+import { pageOffset, pageSize } from '../core/paging';
 import { creditsToCents } from './rates';
 import { Transaction, type TransactionKind, type TransactionType } from './transaction.entity';
 
@@ -27,8 +28,6 @@ export interface TransactionPage {
 /** Balances are 32-bit integers; one operator adjustment stays well inside them. */
 const MAX_ADJUSTMENT = 1_000_000_000;
 
-export const PAGE_DEFAULT = 20;
-export const PAGE_MAX = 100;
 
 /**
  * The credit ledger: every change of a balance goes through here and is written, with its ledger row, in
@@ -123,8 +122,7 @@ export class CreditsService {
   /** Newest first, by offset (the documented REST paging); stable because ids break ties. */
   async listByOffset(em: EntityManager, userId: string, options: { limit?: number | null; offset?: number | null; type?: TransactionType | null }): Promise<TransactionPage> {
     const limit = pageSize(options.limit);
-    const offset = options.offset ?? 0;
-    if (!Number.isInteger(offset) || offset < 0) throw badRequest('offset must be a whole number >= 0.');
+    const offset = pageOffset(options.offset);
     const rows = await em.find(Transaction, { user: userId, ...(options.type ? { type: options.type } : {}) }, {
       orderBy: { createdAt: 'desc', id: 'desc' },
       limit: limit + 1,
@@ -166,12 +164,6 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   // A forged cursor's date must also be one PostgreSQL can compare with.
   if (!isId('transaction', id) || Number.isNaN(year) || year < 1970 || year > 9999) throw badRequest('The cursor is not valid.');
   return { createdAt, id };
-}
-
-function pageSize(requested: number | null | undefined): number {
-  const size = requested ?? PAGE_DEFAULT;
-  if (!Number.isInteger(size) || size < 1 || size > PAGE_MAX) throw badRequest(`The page size must be between 1 and ${PAGE_MAX}.`);
-  return size;
 }
 
 function positiveWhole(credits: number): void {

@@ -35,6 +35,9 @@ export const object = (properties: Record<string, JsonSchema>, required: string[
   additionalProperties: false,
 });
 export const str = (extra: JsonSchema = {}): JsonSchema => ({ type: 'string', ...extra });
+/** A whole number in a query string (limit, offset), and its value: null when absent. */
+export const wholeNumber = str({ pattern: '^[0-9]{1,9}$' });
+export const optionalNumber = (value: string | undefined): number | null => (value === undefined ? null : Number(value));
 
 export function registerRestOperations(app: FastifyInstance, schema: GraphQLSchema, services: Services, operations: RestOperation[]): void {
   for (const operation of operations) {

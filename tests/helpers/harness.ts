@@ -128,8 +128,3 @@ export class TestApp {
 export function basic(email: string, password: string): string {
   return `Basic ${Buffer.from(`${email}:${password}`).toString('base64')}`;
 }
-
-/** Starts a TestApp for the duration of a describe block (node:test before/after). */
-export function useTestApp(database: DatabaseKind, env?: Record<string, string>): TestApp {
-  return new TestApp(database, env);
-}

@@ -8,7 +8,7 @@ import { USER_FIELDS } from './accounts.types';
  */
 export const accountsMcp: McpTool[] = [
   mcpTool({
-    name: 'user.view',
+    name: 'user_view',
     description: 'Your Clara account: names, email, credit balance, activation, 2FA and display preference.',
     input: {},
     graphql: `query ($id: ID!) { user(id: $id) { ${USER_FIELDS} } }`,

@@ -2,7 +2,8 @@ import { extname } from 'node:path';
 import { fileTypeFromBuffer } from 'file-type';
 import { badRequest } from '../core/errors';
 
-export type AttachmentCategory = 'image' | 'audio/video' | 'document/text';
+export const ATTACHMENT_CATEGORIES = ['image', 'audio/video', 'document/text'] as const;
+export type AttachmentCategory = (typeof ATTACHMENT_CATEGORIES)[number];
 
 interface AttachmentFormat {
   category: AttachmentCategory;

@@ -14,9 +14,9 @@ export const MCP_PATH = '/mcp';
  * can answer any request. Credentials and the rate limit are settled first, as plain HTTP (401, 429 in
  * the REST envelope); only then does the SDK see the request.
  */
-/** `bodyLimit` leaves room for agent.analysis's inline (base64) files. */
+/** `bodyLimit` leaves room for agent_analysis's inline (base64) files. */
 export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema, services: Services, tools: McpTool[], bodyLimit: number): void {
-  const prepared = prepareMcpTools(schema, tools);
+  const prepared = prepareMcpTools(schema, tools, services.config);
   const info = { name: services.config.serviceName, version: services.system.version };
 
   app.post(MCP_PATH, { bodyLimit }, async (request, reply) => {

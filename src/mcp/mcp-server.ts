@@ -1,20 +1,50 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { GraphQLSchema } from 'graphql';
+import { z } from 'zod';
+import type { Config } from '../core/config';
 import { DomainError } from '../core/errors';
 import type { Context } from '../graphql/context';
 import { prepareOperation, type PreparedOperation } from '../graphql/prepared-operation';
 import type { McpTool } from './mcp-tool';
+import { rootFieldSchema } from './output-schema';
 
-export interface PreparedMcpTool { tool: McpTool; operation: PreparedOperation }
+/** The names assistants accept (Claude Desktop, OpenAI-based clients and others refuse the whole list otherwise). */
+export const MCP_TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
-/** Parses and validates every tool's GraphQL document once, at startup. */
-export function prepareMcpTools(schema: GraphQLSchema, tools: McpTool[]): PreparedMcpTool[] {
+export interface PreparedMcpTool {
+  tool: McpTool;
+  operation: PreparedOperation;
+  /** What the tool declares and the SDK checks every structured result against. */
+  outputSchema: z.ZodObject;
+  description: string;
+  annotations: { readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
+  _meta?: Record<string, unknown>;
+}
+
+/** Parses and validates every tool's GraphQL document and derives its output schema once, at startup. */
+export function prepareMcpTools(schema: GraphQLSchema, tools: McpTool[], config: Config): PreparedMcpTool[] {
   const names = new Set<string>();
   return tools.map((tool) => {
-    if (names.has(tool.name)) throw new Error(`MCP tool ${tool.name} is defined twice`);
+    const label = `MCP tool ${tool.name}`;
+    if (!MCP_TOOL_NAME.test(tool.name)) throw new Error(`${label}: the name must match ${MCP_TOOL_NAME}`);
+    if (names.has(tool.name)) throw new Error(`${label} is defined twice`);
     names.add(tool.name);
-    return { tool, operation: prepareOperation(schema, tool.graphql, `MCP tool ${tool.name}`) };
+    const operation = prepareOperation(schema, tool.graphql, label);
+    const root = rootFieldSchema(schema, tool.graphql);
+    const outputSchema = tool.output ? tool.output(root) : root;
+    if (!(outputSchema instanceof z.ZodObject)) throw new Error(`${label}: the result is not an object; give it \`present\` and \`output\``);
+    if (!operation.readOnly && !tool.effects) throw new Error(`${label}: a mutation must declare its effects`);
+    const effects = tool.effects ?? { destructive: false, idempotent: true, openWorld: false };
+    const cost = tool.cost?.(config);
+    return {
+      tool,
+      operation,
+      outputSchema,
+      description: cost ? `${tool.description} Costs ${cost} credits per call.` : tool.description,
+      annotations: { readOnlyHint: operation.readOnly, destructiveHint: effects.destructive, idempotentHint: effects.idempotent, openWorldHint: effects.openWorld },
+      ...(cost ? { _meta: { 'clara/costCredits': cost } } : {}),
+    };
   });
 }
 
@@ -24,10 +54,10 @@ export function prepareMcpTools(schema: GraphQLSchema, tools: McpTool[]): Prepar
  */
 export function createMcpServer(info: { name: string; version: string }, tools: PreparedMcpTool[], context: Context, userId: string): McpServer {
   const server = new McpServer(info);
-  for (const { tool, operation } of tools) {
+  for (const { tool, operation, outputSchema, description, annotations, _meta } of tools) {
     server.registerTool(
       tool.name,
-      { description: tool.description, inputSchema: tool.input, annotations: { readOnlyHint: operation.readOnly } },
+      { description, inputSchema: tool.input, outputSchema, annotations, ...(_meta ? { _meta } : {}) },
       async (input: Record<string, unknown>) =>
         toolResult(context, async () => {
           const result = await operation.run(context, tool.variables?.(input, userId) ?? {});
@@ -38,15 +68,16 @@ export function createMcpServer(info: { name: string; version: string }, tools: 
   return server;
 }
 
-/** The value as JSON text (and as structuredContent when it is an object); a DomainError as a tool error. */
+/** The value as JSON text and as structuredContent (checked by the SDK against the output schema); a DomainError as a tool error. */
 async function toolResult(context: Context, produce: () => Promise<unknown>): Promise<CallToolResult> {
   try {
-    const value = await produce();
-    return { content: [{ type: 'text', text: JSON.stringify(value) }], ...(isPlainObject(value) ? { structuredContent: value } : {}) };
+    const value = (await produce()) as Record<string, unknown>;
+    return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value };
   } catch (thrown) {
     const error = thrown instanceof DomainError ? thrown : unexpected(context, thrown);
     const problem = { code: error.code, message: error.message, ...(error.data ? { data: error.data } : {}) };
-    return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: problem }) }], structuredContent: { error: problem } };
+    // No structuredContent: clients check it against the tool's output schema, which describes success.
+    return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: problem }) }] };
   }
 }
 
@@ -54,8 +85,4 @@ async function toolResult(context: Context, produce: () => Promise<unknown>): Pr
 function unexpected(context: Context, thrown: unknown): DomainError {
   context.services.log.error({ err: thrown }, 'unexpected error in an MCP tool');
   return new DomainError('INTERNAL', 'Internal server error.');
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Config } from '../core/config';
 
 export type McpToolInput = Record<string, z.ZodType>;
 
@@ -8,7 +9,7 @@ export type McpToolInput = Record<string, z.ZodType>;
  * arguments to GraphQL variables and of the result back.
  */
 export interface McpTool<Input extends McpToolInput = McpToolInput> {
-  /** `capability.action`, e.g. `user.view`. */
+  /** `capability_action`, e.g. `user_view`: assistants accept only `^[a-zA-Z0-9_-]{1,64}$`. */
   name: string;
   /** What the assistant reads to decide when to call the tool. */
   description: string;
@@ -22,9 +23,18 @@ export interface McpTool<Input extends McpToolInput = McpToolInput> {
   variables?: (input: z.infer<z.ZodObject<Input>>, userId: string) => Record<string, unknown>;
   /**
    * The operation's root field → the tool's result (default: as is). Return an object (e.g. `{ tasks }`
-   * for a list): objects are also sent as `structuredContent`.
+   * for a list): the result is sent as JSON text and as `structuredContent`.
    */
-  present?: (result: any) => unknown;
+  present?: (result: any) => Record<string, unknown>;
+  /**
+   * The declared output (`outputSchema`) when `present` reshapes the root field: built from `root`, the schema
+   * derived from the GraphQL selection (see output-schema.ts). Without `present`, the derived schema is the output.
+   */
+  output?: (root: z.ZodType) => z.ZodObject;
+  /** What a mutation does to the world, for the MCP annotations (queries are read-only and idempotent). */
+  effects?: { destructive: boolean; idempotent: boolean; openWorld: boolean };
+  /** Credits one call spends: announced in the description and in `_meta` before the tool is called. */
+  cost?: (config: Config) => number;
 }
 
 /** Types `variables` by the tool's own input while tools with different inputs share one array. */

@@ -34,36 +34,36 @@ describe(`MCP tools for credits and the agent (${db})`, () => {
 
   test('the tools mirror the user-level API', async () => {
     const names = (await client.listTools()).tools.map((tool) => tool.name).sort();
-    for (const name of ['agent.analysis', 'agent.supported_attachments', 'stripe.buy', 'stripe.rate', 'tasks.list', 'tasks.view', 'transactions.list', 'transactions.view', 'user.view']) {
+    for (const name of ['agent_analysis', 'agent_supported_attachments', 'stripe_buy', 'stripe_rate', 'tasks_list', 'tasks_view', 'transactions_list', 'transactions_view', 'user_view']) {
       assert.ok(names.includes(name), name);
     }
   });
 
   test('agent.analysis through MCP: charged, completed, visible in tasks and transactions', async () => {
-    assert.ok((await call('agent.supported_attachments')).image.includes('.png'));
-    const started = await call('agent.analysis', { prompt: 'Check: the bridge opened in 1932 and cost 10 million dollars.', files: [{ name: 'note.txt', contentBase64: Buffer.from('Opened 1932.').toString('base64') }] });
+    assert.ok((await call('agent_supported_attachments')).image.includes('.png'));
+    const started = await call('agent_analysis', { prompt: 'Check: the bridge opened in 1932 and cost 10 million dollars.', files: [{ name: 'note.txt', contentBase64: Buffer.from('Opened 1932.').toString('base64') }] });
     assert.equal(started.cost, 20);
     let task = started;
     for (let i = 0; i < 100 && task.status !== 'COMPLETED' && task.status !== 'FAILED'; i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      task = await call('tasks.view', { id: started.id });
+      task = await call('tasks_view', { id: started.id });
     }
     assert.equal(task.status, 'COMPLETED');
     assert.match(JSON.stringify(task.result), /1932/);
-    const page = await call('tasks.list', { limit: 5 });
+    const page = await call('tasks_list', { limit: 5 });
     assert.equal(page.tasks[0].id, started.id);
-    const ledger = await call('transactions.list', { type: 'DEBIT' });
+    const ledger = await call('transactions_list', { type: 'DEBIT' });
     assert.equal(ledger.transactions.length, 1);
     assert.equal(ledger.transactions[0].reference, started.id);
-    assert.equal((await call('transactions.view', { id: ledger.transactions[0].id })).valueInCredits, 20);
-    assert.equal((await call('user.view')).credits, 30);
+    assert.equal((await call('transactions_view', { id: ledger.transactions[0].id })).valueInCredits, 20);
+    assert.equal((await call('user_view')).credits, 30);
     assert.ok(userId);
   });
 
   test('refusals come back as tool errors with the domain code', async () => {
-    const result = await client.callTool({ name: 'agent.analysis', arguments: { prompt: 'x', files: [{ name: 'a.jpg', contentBase64: Buffer.from('not an image').toString('base64') }] } });
+    const result = await client.callTool({ name: 'agent_analysis', arguments: { prompt: 'x', files: [{ name: 'a.jpg', contentBase64: Buffer.from('not an image').toString('base64') }] } });
     assert.equal(result.isError, true);
     assert.match(JSON.stringify(result.content), /BAD_REQUEST/);
-    assert.equal((await call('user.view')).credits, 30, 'nothing charged');
+    assert.equal((await call('user_view')).credits, 30, 'nothing charged');
   });
 });

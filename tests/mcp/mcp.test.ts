@@ -38,7 +38,7 @@ async function initialize(url: string, headers: Record<string, string> = {}) {
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
 }
 
-const viewedUserId = async (client: Client) => ((await client.callTool({ name: 'user.view', arguments: {} })).structuredContent as { id: string }).id;
+const viewedUserId = async (client: Client) => ((await client.callTool({ name: 'user_view', arguments: {} })).structuredContent as { id: string }).id;
 const httpStatusOf = (error: unknown) => (error instanceof StreamableHTTPError ? error.code : error);
 
 for (const db of testDatabases()) {
@@ -51,26 +51,37 @@ for (const db of testDatabases()) {
     });
     after(() => t.stop());
 
-    test('lists the tools with their input schema; queries are marked read-only', async () => {
+    test('lists the tools with names every assistant accepts, input and output schemas, truthful annotations and the cost of paid tools', async () => {
       const user = await apiKeyUser(t);
       const client = await connect(mcpUrl, user.headers);
       const { tools } = await client.listTools();
       assert.deepEqual(tools.map((tool) => tool.name).sort(), [
-        'agent.analysis', 'agent.supported_attachments', 'stripe.buy', 'stripe.rate', 'system.version',
-        'tasks.list', 'tasks.view', 'transactions.list', 'transactions.view', 'user.view',
+        'agent_analysis', 'agent_supported_attachments', 'stripe_buy', 'stripe_rate', 'system_version',
+        'tasks_list', 'tasks_view', 'transactions_list', 'transactions_view', 'user_view',
       ]);
-      assert.equal(tools.find((tool) => tool.name === 'agent.analysis')!.annotations?.readOnlyHint, false);
-      const view = tools.find((tool) => tool.name === 'user.view')!;
+      for (const tool of tools) {
+        assert.match(tool.name, /^[a-zA-Z0-9_-]{1,64}$/, 'a name every assistant accepts');
+        assert.equal(tool.outputSchema?.type, 'object', `${tool.name} declares its output`);
+        assert.ok(Object.keys(tool.outputSchema?.properties ?? {}).length > 0, `${tool.name} output has properties`);
+      }
+      const analysis = tools.find((tool) => tool.name === 'agent_analysis')!;
+      assert.deepEqual(analysis.annotations, { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true });
+      assert.match(analysis.description!, /Costs 20 credits per call\./);
+      assert.deepEqual(analysis._meta, { 'clara/costCredits': 20 });
+      assert.deepEqual(tools.find((tool) => tool.name === 'stripe_buy')!.annotations, { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true });
+      assert.deepEqual(tools.find((tool) => tool.name === 'transactions_list')!.annotations, { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false });
+      assert.deepEqual(Object.keys(tools.find((tool) => tool.name === 'user_view')!.outputSchema!.properties!).sort(), USER_FIELDS);
+      const view = tools.find((tool) => tool.name === 'user_view')!;
       assert.ok(view.description);
       assert.equal(view.inputSchema.type, 'object');
       assert.equal(view.annotations?.readOnlyHint, true);
       await client.close();
     });
 
-    test("user.view returns the caller's user as JSON text and structuredContent", async () => {
+    test("user_view returns the caller's user as JSON text and structuredContent", async () => {
       const user = await apiKeyUser(t);
       const client = await connect(mcpUrl, user.headers);
-      const result = await client.callTool({ name: 'user.view', arguments: {} });
+      const result = await client.callTool({ name: 'user_view', arguments: {} });
       assert.equal(result.isError, undefined);
       const viewed = result.structuredContent as Record<string, unknown>;
       assert.deepEqual(Object.keys(viewed).sort(), USER_FIELDS);
@@ -86,7 +97,7 @@ for (const db of testDatabases()) {
     test('system.version is the package version', async () => {
       const user = await apiKeyUser(t);
       const client = await connect(mcpUrl, user.headers);
-      const result = await client.callTool({ name: 'system.version', arguments: {} });
+      const result = await client.callTool({ name: 'system_version', arguments: {} });
       assert.deepEqual(result.structuredContent, { version: packageVersion });
       await client.close();
     });
@@ -96,13 +107,13 @@ for (const db of testDatabases()) {
       const other = await t.activeUser();
       for (const [userId, code] of [[other.id, 'FORBIDDEN'], ['usr_unknown', 'NOT_FOUND']]) {
         const client = await connect(mcpUrl, { ...me.headers, 'user-id': userId });
-        const result = await client.callTool({ name: 'user.view', arguments: {} });
+        const result = await client.callTool({ name: 'user_view', arguments: {} });
         assert.equal(result.isError, true);
-        const { error } = result.structuredContent as { error: { code: string; message: string } };
+        assert.equal(result.structuredContent, undefined, 'the output schema describes success only');
+        const [text] = result.content as { text: string }[];
+        const { error } = JSON.parse(text.text) as { error: { code: string; message: string } };
         assert.equal(error.code, code);
         assert.ok(error.message);
-        const [text] = result.content as { text: string }[];
-        assert.deepEqual(JSON.parse(text.text), { error });
         assert.doesNotMatch(text.text, /at .*\.js:\d+/);
         await client.close();
       }
@@ -128,21 +139,21 @@ for (const db of testDatabases()) {
     test('a reset API key is refused at once with 401, also for a client that is already connected', async () => {
       const user = await apiKeyUser(t);
       const client = await connect(mcpUrl, user.headers);
-      assert.equal((await client.callTool({ name: 'user.view', arguments: {} })).isError, undefined);
+      assert.equal((await client.callTool({ name: 'user_view', arguments: {} })).isError, undefined);
       const reset = await t.rest('POST', `/users/${user.id}/api_key`, { auth: user.token });
       assert.equal(reset.status, 201);
-      await assert.rejects(client.callTool({ name: 'user.view', arguments: {} }), (error) => httpStatusOf(error) === 401);
+      await assert.rejects(client.callTool({ name: 'user_view', arguments: {} }), (error) => httpStatusOf(error) === 401);
       const refused = await initialize(mcpUrl, user.headers);
       assert.equal(refused.status, 401);
       assert.equal(refused.body.message, 'The API key is no longer valid.');
       const renewed = await connect(mcpUrl, { ...user.headers, authorization: `Bearer ${reset.body.data.token}` });
-      assert.equal((await renewed.callTool({ name: 'user.view', arguments: {} })).isError, undefined);
+      assert.equal((await renewed.callTool({ name: 'user_view', arguments: {} })).isError, undefined);
       await Promise.all([client.close(), renewed.close()]);
     });
 
     test('a JSON-RPC batch is refused with 400 (the rate limit counts one message per POST)', async () => {
       const user = await apiKeyUser(t);
-      const call = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'system.version', arguments: {} } });
+      const call = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'system_version', arguments: {} } });
       const response = await fetch(mcpUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...user.headers },
@@ -191,7 +202,7 @@ for (const db of testDatabases()) {
     test('over 10 requests per second per API key: HTTP 429', async () => {
       const user = await apiKeyUser(t);
       const client = await connect(`${t.baseUrl}/mcp`, user.headers);
-      const calls = await Promise.allSettled(Array.from({ length: 15 }, () => client.callTool({ name: 'system.version', arguments: {} })));
+      const calls = await Promise.allSettled(Array.from({ length: 15 }, () => client.callTool({ name: 'system_version', arguments: {} })));
       const answered = calls.filter((call) => call.status === 'fulfilled');
       const refused = calls.filter((call): call is PromiseRejectedResult => call.status === 'rejected');
       assert.ok(answered.length > 0 && answered.length <= 10, `answered: ${answered.length}`);

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { CreditsService, encodeCursor } from '../src/credits/credits.service';
+import { encodeCursor } from '../src/core/keyset';
+import { CreditsService } from '../src/credits/credits.service';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { migrate, openDatabase } from '../src/database/orm';
 
@@ -58,13 +59,13 @@ async function main(): Promise<void> {
       console.error(`seeded ${rows.toLocaleString('en')} transactions in ${((performance.now() - seeding) / 1000).toFixed(1)} s`);
       // The deepest page: the cursor of the row just before the last PAGE rows (found once, not timed).
       const deep = Math.max(rows - PAGE, 0);
-      const [beforeDeep] = (await credits.listByOffset(em(), userId, { limit: 1, offset: deep - 1 })).transactions;
+      const [beforeDeep] = (await credits.page(em(), userId, { first: 1, offset: deep - 1 })).items;
       const after = encodeCursor(beforeDeep);
       results.push({
         rows,
-        first: await median(() => credits.listAfter(em(), userId, { first: PAGE })),
-        cursor: await median(() => credits.listAfter(em(), userId, { first: PAGE, after })),
-        offset: await median(() => credits.listByOffset(em(), userId, { limit: PAGE, offset: deep })),
+        first: await median(() => credits.page(em(), userId, { first: PAGE })),
+        cursor: await median(() => credits.page(em(), userId, { first: PAGE, after })),
+        offset: await median(() => credits.page(em(), userId, { first: PAGE, offset: deep })),
       });
     }
     const database = embedded ? 'embedded PostgreSQL (PGlite)' : 'PostgreSQL at BENCH_DATABASE_URL';

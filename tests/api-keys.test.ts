@@ -58,13 +58,17 @@ for (const db of testDatabases()) {
 
     test('GraphQL apiKey and resetApiKey', async () => {
       const user = await t.activeUser();
-      const view = await t.gql('query ($u: ID!) { apiKey(userId: $u) { id token } }', { u: user.id }, user.token);
-      const reset = await t.gql('mutation ($u: ID!) { resetApiKey(userId: $u) { id token } }', { u: user.id }, user.token);
-      assert.notEqual(reset.body.data.resetApiKey.id, view.body.data.apiKey.id);
-      const old = await t.gql('{ me { id } }', {}, `Bearer ${view.body.data.apiKey.token}`);
+      const view = await t.gql('{ viewer { apiKey { id token } } }', {}, user.token);
+      const viewed = view.body.data.viewer.apiKey;
+      const reset = await t.gql('mutation { resetApiKey { apiKey { id token } userErrors { code } } }', {}, user.token);
+      assert.deepEqual(reset.body.data.resetApiKey.userErrors, []);
+      assert.notEqual(reset.body.data.resetApiKey.apiKey.id, viewed.id);
+      const old = await t.gql('{ viewer { id } }', {}, `Bearer ${viewed.token}`);
       assert.equal(old.body.errors?.[0].extensions.code, 'UNAUTHENTICATED');
-      const fresh = await t.gql('{ me { id } }', {}, `Bearer ${reset.body.data.resetApiKey.token}`);
-      assert.equal(fresh.body.data.me.id, user.id);
+      const fresh = await t.gql('{ viewer { id } }', {}, `Bearer ${reset.body.data.resetApiKey.apiKey.token}`);
+      assert.equal(fresh.body.data.viewer.id, user.id);
+      const byKey = await t.gql('{ viewer { apiKey { token } } }', {}, `Bearer ${reset.body.data.resetApiKey.apiKey.token}`);
+      assert.equal(byKey.body.errors?.[0].extensions.code, 'FORBIDDEN', 'an API key cannot read the key');
     });
   });
 }

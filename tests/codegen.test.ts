@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { LoginMutation, LoginMutationVariables, MeQuery } from './generated/graphql';
+import type { LoginMutation, LoginMutationVariables, ViewerQuery } from './generated/graphql';
 import { testDatabases } from './helpers/database';
 import { TestApp } from './helpers/harness';
 
@@ -21,7 +21,7 @@ describe('GraphQL codegen', () => {
     before(() => t.start());
     after(() => t.stop());
 
-    test('Login then Me, typed by the generated types', async () => {
+    test('Login then Viewer, typed by the generated types', async () => {
       const user = await t.activeUser();
       const variables: LoginMutationVariables = { input: { email: user.email, password: user.password } };
       const res = await fetch(`${t.baseUrl}/graphql`, {
@@ -30,15 +30,16 @@ describe('GraphQL codegen', () => {
         body: JSON.stringify({ query: operations, variables, operationName: 'Login' }),
       });
       const { data } = (await res.json()) as { data: LoginMutation };
-      const me = await fetch(`${t.baseUrl}/graphql`, {
+      assert.deepEqual(data.login.userErrors, []);
+      const viewer = await fetch(`${t.baseUrl}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${data.login.token}` },
-        body: JSON.stringify({ query: operations, operationName: 'Me' }),
+        body: JSON.stringify({ query: operations, operationName: 'Viewer' }),
       });
-      const result = (await me.json()) as { data: MeQuery };
-      assert.equal(result.data.me.id, data.login.user.id);
-      assert.equal(result.data.me.twoFactorMethod, null);
-      assert.equal(result.data.me.is2faEnabled, false);
+      const result = (await viewer.json()) as { data: ViewerQuery };
+      assert.equal(result.data.viewer.id, data.login.user?.id);
+      assert.equal(result.data.viewer.twoFactorMethod, null);
+      assert.equal(result.data.viewer.is2faEnabled, false);
     });
   });
 });

@@ -37,7 +37,7 @@ describe('rate limits (memory store)', () => {
     assert.equal(limited[0].body.status, 'error');
     assert.ok(Number(limited[0].headers.get('retry-after')) >= 1);
     // GraphQL shares the same budget.
-    const gql = await t.gql('{ me { id } }', {}, `Bearer ${key}`);
+    const gql = await t.gql('{ viewer { id } }', {}, `Bearer ${key}`);
     assert.equal(gql.status, 429);
     await new Promise((resolve) => setTimeout(resolve, 1100));
     assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: `Bearer ${key}` })).status, 200, 'the budget refills');

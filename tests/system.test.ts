@@ -72,7 +72,7 @@ for (const db of testDatabases()) {
     });
 
     test('GraphQL syntax and validation errors are 400 with a message, no stack', async () => {
-      const syntax = await t.gql('{ me { id ');
+      const syntax = await t.gql('{ viewer { id ');
       assert.equal(syntax.status, 400);
       assert.doesNotMatch(JSON.stringify(syntax.body), /stacktrace|at .*\.js/);
       const unknown = await t.gql('{ nope }');

@@ -1,88 +1,118 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { callerUser } from '../auth/caller';
 import type { Context } from '../graphql/context';
-import { AuthPayload, ChangePasswordInput, LoginInput, OtpTypeEnum, RegisterInput, TotpSetup, UpdateUserInput } from './accounts.types';
-import type { OtpType } from './otp.entity';
+import { ReturnsUserErrors } from '../graphql/user-errors';
+import {
+  ActivateInput,
+  AuthPayload,
+  ChangePasswordInput,
+  DonePayload,
+  LoginInput,
+  RegisterInput,
+  SecondFactorCodeInput,
+  SendOtpInput,
+  SignInWithGoogleInput,
+  StartTotpSetupPayload,
+  UpdateUserInput,
+  UserPayload,
+} from './accounts.types';
 import { User } from './user.entity';
+
+const done = { done: true, userErrors: [] };
+/** Mutations that act on the caller's own account (the rules checked that `input.userId`, if given, is the caller). */
+const me = (ctx: Context) => callerUser(ctx.caller)!;
 
 /** GraphQL adapter over AccountsService; who may call what is decided in graphql/permissions.ts. */
 @Resolver(() => User)
 export class AccountsResolver {
-  @Query(() => User, { description: 'The calling user (user token or API key).' })
-  me(@Ctx() ctx: Context): User {
-    return callerUser(ctx.caller)!;
+  @Query(() => User, { description: 'The caller: the user of the user token or API key. Start here.' })
+  viewer(@Ctx() ctx: Context): User {
+    return me(ctx);
   }
 
-  @Query(() => User, { description: 'A user by id; only your own.' })
+  @Query(() => User, { description: 'A user by id; only your own (someone else\'s is FORBIDDEN, an unknown id NOT_FOUND).' })
   user(@Arg('id', () => ID) _id: string, @Ctx() ctx: Context): User {
     // The ownership rule already proved id === the caller, whose row is loaded.
-    return callerUser(ctx.caller)!;
+    return me(ctx);
   }
 
   @Mutation(() => AuthPayload, { description: 'Sign up (public API key). An activation code is emailed.' })
-  register(@Arg('input') input: RegisterInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return ctx.services.accounts.register(ctx.em, input);
+  @UseMiddleware(ReturnsUserErrors)
+  async register(@Arg('input') input: RegisterInput, @Ctx() ctx: Context): Promise<AuthPayload> {
+    return { ...(await ctx.services.accounts.register(ctx.em, input)), userErrors: [] };
   }
 
   @Mutation(() => AuthPayload, { description: 'Sign in (or up) with a Google ID token.' })
-  signInWithGoogle(@Arg('idToken') idToken: string, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return ctx.services.accounts.signInWithGoogle(ctx.em, idToken);
+  @UseMiddleware(ReturnsUserErrors)
+  async signInWithGoogle(@Arg('input') input: SignInWithGoogleInput, @Ctx() ctx: Context): Promise<AuthPayload> {
+    return { ...(await ctx.services.accounts.signInWithGoogle(ctx.em, input.idToken)), userErrors: [] };
   }
 
-  @Mutation(() => AuthPayload, { description: 'Log in with email and password (and the 2FA code when 2FA is on).' })
-  login(@Arg('input') input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return ctx.services.accounts.login(ctx.em, input);
+  @Mutation(() => AuthPayload, { description: 'Log in with email and password (and the 2FA code when 2FA is on: TWO_FACTOR_REQUIRED asks for it).' })
+  @UseMiddleware(ReturnsUserErrors)
+  async login(@Arg('input') input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
+    return { ...(await ctx.services.accounts.login(ctx.em, input)), userErrors: [] };
   }
 
-  @Mutation(() => Boolean, { description: 'End the session of the calling user token.' })
-  async logout(@Ctx() ctx: Context): Promise<boolean> {
+  @Mutation(() => DonePayload, { description: 'End the session of the calling user token.' })
+  @UseMiddleware(ReturnsUserErrors)
+  async logout(@Ctx() ctx: Context): Promise<DonePayload> {
     if (ctx.caller.kind === 'user') await ctx.services.accounts.logout(ctx.em, ctx.caller.sessionId);
-    return true;
+    return done;
   }
 
-  @Mutation(() => Boolean, { description: 'Email a new one-time code of the given type (public API key).' })
-  async sendOtp(@Arg('email') email: string, @Arg('type', () => OtpTypeEnum) type: OtpType, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.sendOtp(ctx.em, email, type);
-    return true;
+  @Mutation(() => DonePayload, { description: 'Email a new one-time code of the given type (public API key).' })
+  @UseMiddleware(ReturnsUserErrors)
+  async sendOtp(@Arg('input') input: SendOtpInput, @Ctx() ctx: Context): Promise<DonePayload> {
+    await ctx.services.accounts.sendOtp(ctx.em, input.email, input.type);
+    return done;
   }
 
-  @Mutation(() => User, { description: 'Activate an account with its ACTIVATION code (public API key).' })
-  activate(@Arg('email') email: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<User> {
-    return ctx.services.accounts.activate(ctx.em, email, code);
+  @Mutation(() => UserPayload, { description: 'Activate an account with its ACTIVATION code (public API key).' })
+  @UseMiddleware(ReturnsUserErrors)
+  async activate(@Arg('input') input: ActivateInput, @Ctx() ctx: Context): Promise<UserPayload> {
+    return { user: await ctx.services.accounts.activate(ctx.em, input.email, input.code), userErrors: [] };
   }
 
-  @Mutation(() => Boolean, { description: 'Set a new password with a CHANGE_PASSWORD code; other sessions end.' })
-  async changePassword(@Arg('email') email: string, @Arg('input') input: ChangePasswordInput, @Ctx() ctx: Context): Promise<boolean> {
+  @Mutation(() => DonePayload, { description: 'Set a new password with a CHANGE_PASSWORD code; other sessions end.' })
+  @UseMiddleware(ReturnsUserErrors)
+  async changePassword(@Arg('input') input: ChangePasswordInput, @Ctx() ctx: Context): Promise<DonePayload> {
     const keep = ctx.caller.kind === 'user' ? ctx.caller.sessionId : undefined;
-    await ctx.services.accounts.changePassword(ctx.em, email, input.password, input.code, keep);
-    return true;
+    await ctx.services.accounts.changePassword(ctx.em, input.email, input.password, input.code, keep);
+    return done;
   }
 
-  @Mutation(() => Boolean, { description: 'Turn on 2FA by emailed code, proven with a TWO_FACTOR_AUTH code.' })
-  async enableTwoFactor(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.enableTwoFactor(ctx.em, callerUser(ctx.caller)!, code);
-    return true;
+  @Mutation(() => UserPayload, { description: 'Turn on 2FA by emailed code, proven with a TWO_FACTOR_AUTH code.' })
+  @UseMiddleware(ReturnsUserErrors)
+  async enableTwoFactor(@Arg('input') input: SecondFactorCodeInput, @Ctx() ctx: Context): Promise<UserPayload> {
+    await ctx.services.accounts.enableTwoFactor(ctx.em, me(ctx), input.code);
+    return { user: me(ctx), userErrors: [] };
   }
 
-  @Mutation(() => Boolean, { description: 'Turn 2FA off, proven with a current second-factor code.' })
-  async disableTwoFactor(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.disableTwoFactor(ctx.em, callerUser(ctx.caller)!, code);
-    return true;
+  @Mutation(() => UserPayload, { description: 'Turn 2FA off, proven with a current second-factor code.' })
+  @UseMiddleware(ReturnsUserErrors)
+  async disableTwoFactor(@Arg('input') input: SecondFactorCodeInput, @Ctx() ctx: Context): Promise<UserPayload> {
+    await ctx.services.accounts.disableTwoFactor(ctx.em, me(ctx), input.code);
+    return { user: me(ctx), userErrors: [] };
   }
 
-  @Mutation(() => TotpSetup, { description: 'Start authenticator-app 2FA with a TWO_FACTOR_AUTH code from sendOtp: returns the secret to add to the app.' })
-  startTotpSetup(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<TotpSetup> {
-    return ctx.services.accounts.startTotpSetup(ctx.em, callerUser(ctx.caller)!, code);
+  @Mutation(() => StartTotpSetupPayload, { description: 'Start authenticator-app 2FA with a TWO_FACTOR_AUTH code from sendOtp: returns the secret to add to the app.' })
+  @UseMiddleware(ReturnsUserErrors)
+  async startTotpSetup(@Arg('input') input: SecondFactorCodeInput, @Ctx() ctx: Context): Promise<StartTotpSetupPayload> {
+    return { totp: await ctx.services.accounts.startTotpSetup(ctx.em, me(ctx), input.code), userErrors: [] };
   }
 
-  @Mutation(() => Boolean, { description: 'Finish authenticator-app 2FA with the first code the app shows.' })
-  async confirmTotpSetup(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.confirmTotpSetup(ctx.em, callerUser(ctx.caller)!, code);
-    return true;
+  @Mutation(() => UserPayload, { description: 'Finish authenticator-app 2FA with the first code the app shows.' })
+  @UseMiddleware(ReturnsUserErrors)
+  async confirmTotpSetup(@Arg('input') input: SecondFactorCodeInput, @Ctx() ctx: Context): Promise<UserPayload> {
+    await ctx.services.accounts.confirmTotpSetup(ctx.em, me(ctx), input.code);
+    return { user: me(ctx), userErrors: [] };
   }
 
-  @Mutation(() => User, { description: 'Change your names or display preference.' })
-  updateUser(@Arg('userId', () => ID) _userId: string, @Arg('input') input: UpdateUserInput, @Ctx() ctx: Context): Promise<User> {
-    return ctx.services.accounts.updateProfile(ctx.em, callerUser(ctx.caller)!, input);
+  @Mutation(() => UserPayload, { description: 'Change your names or display preference.' })
+  @UseMiddleware(ReturnsUserErrors)
+  async updateUser(@Arg('input') input: UpdateUserInput, @Ctx() ctx: Context): Promise<UserPayload> {
+    const { userId: _own, ...changes } = input;
+    return { user: await ctx.services.accounts.updateProfile(ctx.em, me(ctx), changes), userErrors: [] };
   }
 }

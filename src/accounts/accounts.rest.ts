@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { DomainError, unauthenticated } from '../core/errors';
 import { toRestShape } from '../http/envelope';
-import { object, str, type RestOperation } from '../http/rest-operation';
+import { fieldOf, object, str, type RestOperation } from '../http/rest-operation';
 import { USER_FIELDS } from './accounts.types';
 import { OTP_TYPES } from './otp.entity';
 
@@ -13,6 +13,8 @@ type Req = FastifyRequest<{ Params: Params; Body: Record<string, any> }>;
 const userWithToken = (payload: { user: object; token: string }) => ({ ...(toRestShape(payload.user) as object), token: payload.token });
 const nothing = () => null;
 const code = str({ minLength: 1, maxLength: 64 });
+/** The path's user and the body's code: the input of the second-factor mutations. */
+const ownCode = (r: Req) => ({ input: { userId: r.params.user_id, code: r.body.code } });
 
 /** HTTP Basic `email:password`, the documented way to log in. */
 function basicCredentials(request: FastifyRequest): { email: string; password: string } {
@@ -38,9 +40,9 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/auth/google',
-    graphql: `mutation ($idToken: String!) { signInWithGoogle(idToken: $idToken) { token user { ${USER_FIELDS} } } }`,
+    graphql: `mutation ($input: SignInWithGoogleInput!) { signInWithGoogle(input: $input) { token user { ${USER_FIELDS} } } }`,
     body: object({ id_token: str({ minLength: 1 }) }),
-    variables: (r: Req) => ({ idToken: r.body.id_token }),
+    variables: (r: Req) => ({ input: { idToken: r.body.id_token } }),
     status: 201,
     message: 'User logged in with Google successfully.',
     present: userWithToken,
@@ -58,7 +60,7 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'DELETE',
     url: '/auth/session',
-    graphql: 'mutation { logout }',
+    graphql: 'mutation { logout { done } }',
     status: 204,
     message: 'User logged out successfully.',
     present: nothing,
@@ -66,9 +68,9 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'PATCH',
     url: '/users/:user_email/password',
-    graphql: 'mutation ($email: String!, $input: ChangePasswordInput!) { changePassword(email: $email, input: $input) }',
+    graphql: 'mutation ($input: ChangePasswordInput!) { changePassword(input: $input) { done } }',
     body: object({ password: str({ minLength: 8 }), code }),
-    variables: (r: Req) => ({ email: r.params.user_email, input: { password: r.body.password, code: r.body.code } }),
+    variables: (r: Req) => ({ input: { email: r.params.user_email, password: r.body.password, code: r.body.code } }),
     status: 200,
     message: 'User password changed successfully.',
     present: nothing,
@@ -76,12 +78,12 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/users/:user_email/otp/:otp_type',
-    graphql: 'mutation ($email: String!, $type: OtpType!) { sendOtp(email: $email, type: $type) }',
+    graphql: 'mutation ($input: SendOtpInput!) { sendOtp(input: $input) { done } }',
     variables: (r: Req) => {
       if (!(OTP_TYPES as readonly string[]).includes(r.params.otp_type)) {
         throw new DomainError('BAD_REQUEST', `otp_type must be one of ${OTP_TYPES.join(', ')}.`);
       }
-      return { email: r.params.user_email, type: r.params.otp_type };
+      return { input: { email: r.params.user_email, type: r.params.otp_type } };
     },
     status: 201,
     message: 'OTP sent successfully.',
@@ -90,18 +92,19 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/users/:user_email/activate',
-    graphql: `mutation ($email: String!, $code: String!) { activate(email: $email, code: $code) { ${USER_FIELDS} } }`,
+    graphql: `mutation ($input: ActivateInput!) { activate(input: $input) { user { ${USER_FIELDS} } } }`,
     body: object({ code }),
-    variables: (r: Req) => ({ email: r.params.user_email, code: r.body.code }),
+    variables: (r: Req) => ({ input: { email: r.params.user_email, code: r.body.code } }),
     status: 200,
     message: 'User activated successfully.',
+    present: fieldOf('user'),
   },
   {
     method: 'POST',
     url: '/users/:user_id/2fa',
-    graphql: 'mutation ($userId: ID!, $code: String!) { enableTwoFactor(userId: $userId, code: $code) }',
+    graphql: 'mutation ($input: SecondFactorCodeInput!) { enableTwoFactor(input: $input) { user { id } } }',
     body: object({ code }),
-    variables: (r: Req) => ({ userId: r.params.user_id, code: r.body.code }),
+    variables: ownCode,
     status: 200,
     message: 'User 2FA enabled successfully.',
     present: nothing,
@@ -109,27 +112,28 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'DELETE',
     url: '/users/:user_id/2fa',
-    graphql: 'mutation ($userId: ID!, $code: String!) { disableTwoFactor(userId: $userId, code: $code) }',
+    graphql: 'mutation ($input: SecondFactorCodeInput!) { disableTwoFactor(input: $input) { user { id } } }',
     body: object({ code }),
-    variables: (r: Req) => ({ userId: r.params.user_id, code: r.body.code }),
+    variables: ownCode,
     status: 204,
     message: 'User 2FA disabled successfully.',
   },
   {
     method: 'POST',
     url: '/users/:user_id/2fa/totp',
-    graphql: 'mutation ($userId: ID!, $code: String!) { startTotpSetup(userId: $userId, code: $code) { secret otpauthUri } }',
+    graphql: 'mutation ($input: SecondFactorCodeInput!) { startTotpSetup(input: $input) { totp { secret otpauthUri } } }',
     body: object({ code }),
-    variables: (r: Req) => ({ userId: r.params.user_id, code: r.body.code }),
+    variables: ownCode,
     status: 201,
     message: 'Authenticator setup started: add the secret to your app and confirm with its first code.',
+    present: fieldOf('totp'),
   },
   {
     method: 'POST',
     url: '/users/:user_id/2fa/totp/confirm',
-    graphql: 'mutation ($userId: ID!, $code: String!) { confirmTotpSetup(userId: $userId, code: $code) }',
+    graphql: 'mutation ($input: SecondFactorCodeInput!) { confirmTotpSetup(input: $input) { user { id } } }',
     body: object({ code }),
-    variables: (r: Req) => ({ userId: r.params.user_id, code: r.body.code }),
+    variables: ownCode,
     status: 200,
     message: 'User 2FA with an authenticator app enabled successfully.',
     present: nothing,
@@ -145,10 +149,11 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'PATCH',
     url: '/users/:user_id',
-    graphql: `mutation ($userId: ID!, $input: UpdateUserInput!) { updateUser(userId: $userId, input: $input) { ${USER_FIELDS} } }`,
+    graphql: `mutation ($input: UpdateUserInput!) { updateUser(input: $input) { user { ${USER_FIELDS} } } }`,
     body: { ...object({ first_name: str({ minLength: 1 }), last_name: { type: ['string', 'null'] }, is_dark_mode: { type: 'boolean' } }, []), minProperties: 1 },
-    variables: (r: Req) => ({ userId: r.params.user_id, input: { firstName: r.body.first_name, lastName: r.body.last_name, isDarkMode: r.body.is_dark_mode } }),
+    variables: (r: Req) => ({ input: { userId: r.params.user_id, firstName: r.body.first_name, lastName: r.body.last_name, isDarkMode: r.body.is_dark_mode } }),
     status: 200,
     message: 'User updated successfully.',
+    present: fieldOf('user'),
   },
 ];

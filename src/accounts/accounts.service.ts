@@ -90,7 +90,7 @@ export class AccountsService {
     const passwordOk = await this.deps.passwords.verify(user?.passwordHash, input.password);
     if (!user || !passwordOk) throw unauthenticated('The email or password is incorrect.');
     if (user.twoFactorMethod) {
-      if (!input.code) throw unauthenticated('Two-factor authentication is enabled: send the code as well.', { is_2fa_enabled: true });
+      if (!input.code) throw new DomainError('TWO_FACTOR_REQUIRED', 'Two-factor authentication is enabled: send the code as well.', { is_2fa_enabled: true });
       await this.checkSecondFactor(em, user, input.code);
     }
     const session = this.newSession(em, user);

@@ -1,5 +1,6 @@
 import { Check, Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../graphql/pagination';
 import { newId } from '../core/ids';
 
 export type TwoFactorMethod = 'email' | 'totp';
@@ -7,7 +8,7 @@ export type TwoFactorMethod = 'email' | 'totp';
 export const TwoFactorMethodEnum = { EMAIL: 'email', TOTP: 'totp' } as const;
 registerEnumType(TwoFactorMethodEnum, { name: 'TwoFactorMethod', description: 'How the second factor is proven: an emailed code or an authenticator app.' });
 
-@ObjectType({ description: 'A Clara account. Only its owner can see it.' })
+@ObjectType({ description: 'A Clara account. Only its owner can see it.', implements: Node })
 @Entity({ tableName: 'users' })
 // Declared here (not only in the migration) so that generated migrations never drop it.
 @Check({ name: 'users_credits_non_negative', expression: 'credits >= 0' })

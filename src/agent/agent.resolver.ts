@@ -1,10 +1,15 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
+import { User } from '../accounts/user.entity';
 import { callerUser } from '../auth/caller';
 import { badRequest } from '../core/errors';
+import { Transaction } from '../credits/transaction.entity';
 import type { Context } from '../graphql/context';
-import { AnalysisInput, AttachmentCategoryType, TaskPageType } from './agent.types';
+import { toConnection } from '../graphql/pagination';
+import { ReturnsUserErrors } from '../graphql/user-errors';
+import { AttachmentCategoryType, StartAnalysisInput, StartAnalysisPayload, TaskConnection, TasksArgs } from './agent.types';
+import { AnalysisReport, toReport } from './report.types';
 import { SUPPORTED_ATTACHMENTS } from './supported-attachments';
-import { Task, TaskStatusEnum, type TaskStatus } from './task.entity';
+import { Task } from './task.entity';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -12,32 +17,50 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 @Resolver()
 export class AgentResolver {
   @Query(() => [AttachmentCategoryType], { description: 'The file types an analysis accepts, by category.' })
-  supportedAttachments(@Arg('userId', () => ID) _userId: string): AttachmentCategoryType[] {
+  supportedAttachments(): AttachmentCategoryType[] {
     return Object.entries(SUPPORTED_ATTACHMENTS).map(([category, extensions]) => ({ category, extensions: [...extensions] }));
   }
 
-  @Mutation(() => Task, { description: 'Start an analysis of up to five files and a prompt; costs credits, runs in the background.' })
-  startAnalysis(@Arg('userId', () => ID) _userId: string, @Arg('input') input: AnalysisInput, @Ctx() ctx: Context): Promise<Task> {
-    const files = input.files.map((file) => {
-      if (!BASE64.test(file.contentBase64)) throw badRequest(`${file.name} is not valid base64.`);
+  @Mutation(() => StartAnalysisPayload, { description: 'Start an analysis of up to five files and a prompt; costs credits, runs in the background.' })
+  @UseMiddleware(ReturnsUserErrors)
+  async startAnalysis(@Arg('input') input: StartAnalysisInput, @Ctx() ctx: Context): Promise<StartAnalysisPayload> {
+    const files = input.files.map((file, index) => {
+      if (!BASE64.test(file.contentBase64)) throw Object.assign(badRequest(`${file.name} is not valid base64.`), { field: ['input', 'files', String(index), 'contentBase64'] });
       return { fileName: file.name, bytes: new Uint8Array(Buffer.from(file.contentBase64, 'base64')) };
     });
-    return ctx.services.tasks.start(ctx.em, callerUser(ctx.caller)!, { prompt: input.prompt, files });
+    return { task: await ctx.services.tasks.start(ctx.em, callerUser(ctx.caller)!, { prompt: input.prompt, files }), userErrors: [] };
+  }
+}
+
+/** The tasks as seen from their owner. */
+@Resolver(() => User)
+export class UserTasksResolver {
+  @FieldResolver(() => TaskConnection, { description: 'Your analysis tasks, newest first.' })
+  async tasks(@Root() user: User, @Args() args: TasksArgs, @Ctx() ctx: Context) {
+    const page = await ctx.services.tasks.page(ctx.em, user.id, args);
+    return toConnection(page, () => ctx.services.tasks.count(ctx.em, user.id, args.status));
   }
 
-  @Query(() => TaskPageType, { description: 'Your tasks, newest first.' })
-  tasks(
-    @Arg('userId', () => ID) userId: string,
-    @Arg('limit', () => Int, { nullable: true, description: '1 to 100 (default 20).' }) limit: number | null,
-    @Arg('offset', () => Int, { nullable: true }) offset: number | null,
-    @Arg('status', () => TaskStatusEnum, { nullable: true }) status: TaskStatus | null,
-    @Ctx() ctx: Context,
-  ): Promise<TaskPageType> {
-    return ctx.services.tasks.list(ctx.em, userId, { limit, offset, status });
+  @FieldResolver(() => Task, { nullable: true, description: 'One of your tasks; null when there is none with this id.' })
+  task(@Root() user: User, @Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Task | null> {
+    return ctx.services.tasks.find(ctx.em, user.id, id);
+  }
+}
+
+@Resolver(() => Task)
+export class TaskResolver {
+  @FieldResolver(() => AnalysisReport, { nullable: true, description: 'The typed analysis report, once the task is completed.' })
+  report(@Root() task: Task): AnalysisReport | null {
+    return task.result ? toReport(task.result) : null;
   }
 
-  @Query(() => Task, { description: 'One of your tasks.' })
-  task(@Arg('userId', () => ID) userId: string, @Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Task> {
-    return ctx.services.tasks.get(ctx.em, userId, id);
+  @FieldResolver(() => Transaction, { nullable: true, description: 'The ledger row of the charge.' })
+  charge(@Root() task: Task, @Ctx() ctx: Context): Promise<Transaction | null> | null {
+    return task.chargeTransactionId ? ctx.loaders.transactions.load(task.chargeTransactionId) : null;
+  }
+
+  @FieldResolver(() => Transaction, { nullable: true, description: 'The ledger row of the refund, if the task failed.' })
+  refund(@Root() task: Task, @Ctx() ctx: Context): Promise<Transaction | null> | null {
+    return task.refundTransactionId ? ctx.loaders.transactions.load(task.refundTransactionId) : null;
   }
 }

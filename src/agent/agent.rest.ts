@@ -1,20 +1,31 @@
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import { badRequest } from '../core/errors';
+import { badRequest, notFound } from '../core/errors';
 import { toRestShape } from '../http/envelope';
 import { object, optionalNumber, wholeNumber, type RestOperation } from '../http/rest-operation';
 import { MAX_FILES } from './tasks.service';
 import { TASK_STATUSES } from './task.entity';
 
 /** The task's REST fields: the documented ones plus its inputs, cost and error. */
-const TASK_FIELDS = 'id userId status result error cost inputs { fileName sizeBytes category mimeType } createdAt updatedAt';
+export const TASK_FIELDS = 'id userId status report { raw } error cost inputs { fileName sizeBytes category mimeType } createdAt updatedAt';
 const PROMPT_FIELDS = ['prompt', 'text', 'message', 'query'];
 
 type Req = FastifyRequest<{ Params: { user_id: string; task_id: string }; Querystring: Record<string, string | undefined> }>;
 interface MultipartBody { files: { name: string; content: Buffer }[]; fields: Record<string, string> }
 
-/** A task in REST form: REST field names, and the status as the reference writes it (`queued`, not `QUEUED`). */
-export const presentTask = <T extends { status: string }>(task: T) => ({ ...(toRestShape(task) as object), status: task.status.toLowerCase() });
+interface TaskResult { status: string; report: { raw: unknown } | null }
+
+/**
+ * A task in REST form: REST field names, the report's stored JSON as `result` (null until done), and the status as
+ * the reference writes it (`queued`, not `QUEUED`). Null (not the caller's, or no such task) is the documented 404.
+ */
+export function presentTask({ report, ...task }: TaskResult) {
+  return { ...(toRestShape({ ...task, result: report?.raw ?? null }) as object), status: task.status.toLowerCase() };
+}
+export function presentFoundTask(user: { task: TaskResult | null }) {
+  if (!user.task) throw notFound('Task not found.');
+  return presentTask(user.task);
+}
 
 /**
  * multipart/form-data: each file part's field name is its file name (as documented); text parts are the
@@ -52,47 +63,48 @@ export const agentRest: RestOperation[] = [
   {
     method: 'GET',
     url: '/users/:user_id/agent/supported_attachments',
-    graphql: 'query ($userId: ID!) { supportedAttachments(userId: $userId) { category extensions } }',
+    // `user` applies the path's ownership rule (403/404); the list itself is the same for everyone.
+    graphql: 'query ($userId: ID!) { user(id: $userId) { id } supportedAttachments { category extensions } }',
     variables: (r: Req) => ({ userId: r.params.user_id }),
     status: 200,
     message: 'Supported attachments fetched successfully.',
-    present: (categories: { category: string; extensions: string[] }[]) => Object.fromEntries(categories.map((c) => [c.category, c.extensions])),
+    present: ({ supportedAttachments }: { supportedAttachments: { category: string; extensions: string[] }[] }) => Object.fromEntries(supportedAttachments.map((c) => [c.category, c.extensions])),
   },
   {
     method: 'POST',
     url: '/users/:user_id/agent/analysis',
-    graphql: `mutation ($userId: ID!, $input: AnalysisInput!) { startAnalysis(userId: $userId, input: $input) { ${TASK_FIELDS} } }`,
+    graphql: `mutation ($input: StartAnalysisInput!) { startAnalysis(input: $input) { task { ${TASK_FIELDS} } } }`,
     readBody: readAnalysisForm,
     variables: (r: Req, body: MultipartBody) => ({
-      userId: r.params.user_id,
-      input: { prompt: promptOf(body.fields), files: body.files.map((file) => ({ name: file.name, contentBase64: file.content.toString('base64') })) },
+      input: { userId: r.params.user_id, prompt: promptOf(body.fields), files: body.files.map((file) => ({ name: file.name, contentBase64: file.content.toString('base64') })) },
     }),
     status: 201,
     message: 'Analysis task created successfully.',
-    present: presentTask,
+    present: ({ task }: { task: TaskResult }) => presentTask(task),
   },
   {
     method: 'GET',
     url: '/users/:user_id/tasks',
-    graphql: `query ($userId: ID!, $limit: Int, $offset: Int, $status: TaskStatus) { tasks(userId: $userId, limit: $limit, offset: $offset, status: $status) { tasks { ${TASK_FIELDS} } } }`,
+    graphql: `query ($userId: ID!, $limit: Int, $offset: Int, $status: TaskStatus) {
+      user(id: $userId) { tasks(first: $limit, offset: $offset, status: $status) { edges { node { ${TASK_FIELDS} } } } } }`,
     querystring: object({ limit: wholeNumber, offset: wholeNumber, status: { enum: [...TASK_STATUSES] } }, []),
     variables: (r: Req) => ({
       userId: r.params.user_id,
       limit: optionalNumber(r.query.limit),
-      offset: optionalNumber(r.query.offset),
+      offset: optionalNumber(r.query.offset) ?? 0,
       status: r.query.status?.toUpperCase() ?? null,
     }),
     status: 200,
     message: 'Tasks fetched successfully.',
-    present: (page: { tasks: { status: string }[] }) => page.tasks.map(presentTask),
+    present: (user: { tasks: { edges: { node: TaskResult }[] } }) => user.tasks.edges.map((edge) => presentTask(edge.node)),
   },
   {
     method: 'GET',
     url: '/users/:user_id/tasks/:task_id',
-    graphql: `query ($userId: ID!, $id: ID!) { task(userId: $userId, id: $id) { ${TASK_FIELDS} } }`,
+    graphql: `query ($userId: ID!, $id: ID!) { user(id: $userId) { task(id: $id) { ${TASK_FIELDS} } } }`,
     variables: (r: Req) => ({ userId: r.params.user_id, id: r.params.task_id }),
     status: 200,
     message: 'Task fetched successfully.',
-    present: presentTask,
+    present: presentFoundTask,
   },
 ];

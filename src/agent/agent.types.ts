@@ -1,17 +1,27 @@
 import { MaxLength } from 'class-validator';
-import { Field, InputType, ObjectType } from 'type-graphql';
-import { Task } from './task.entity';
+import { ArgsType, Field, ID, InputType, ObjectType } from 'type-graphql';
+import { OWN_ACCOUNT } from '../accounts/accounts.types';
+import { Connection, ConnectionArgs } from '../graphql/pagination';
+import { UserError } from '../graphql/user-errors';
+import { Task, TaskStatusEnum, type TaskStatus } from './task.entity';
 
-@InputType({ description: 'A file to analyse, sent inline.' })
+@InputType({ description: 'A small file sent inline (the whole request stays under the JSON body limit, 1 MB by default).' })
 export class AnalysisFileInput {
   @Field({ description: 'The file name, with its extension.' }) @MaxLength(255) name!: string;
   @Field({ description: 'The file content, base64-encoded.' }) contentBase64!: string;
 }
 
 @InputType()
-export class AnalysisInput {
+export class StartAnalysisInput {
+  @Field(() => ID, OWN_ACCOUNT) userId?: string | null;
   @Field({ defaultValue: '', description: 'What to check: a claim, a question, context for the files.' }) prompt!: string;
-  @Field(() => [AnalysisFileInput], { defaultValue: [], description: 'Up to five files.' }) files!: AnalysisFileInput[];
+  @Field(() => [AnalysisFileInput], { defaultValue: [], description: 'Small files inline, base64 (up to five files in all).' }) files!: AnalysisFileInput[];
+}
+
+@ObjectType()
+export class StartAnalysisPayload {
+  @Field(() => Task, { nullable: true, description: 'The queued task; follow it with `viewer.task(id:)` or `node(id:)`.' }) task?: Task;
+  @Field(() => [UserError]) userErrors!: UserError[];
 }
 
 @ObjectType({ description: 'The file extensions accepted in one category.' })
@@ -20,8 +30,9 @@ export class AttachmentCategoryType {
   @Field(() => [String]) extensions!: string[];
 }
 
-@ObjectType({ description: 'A page of tasks, newest first.' })
-export class TaskPageType {
-  @Field(() => [Task]) tasks!: Task[];
-  @Field() hasNextPage!: boolean;
+export const TaskConnection = Connection(Task, 'Task');
+
+@ArgsType()
+export class TasksArgs extends ConnectionArgs {
+  @Field(() => TaskStatusEnum, { nullable: true, description: 'Only tasks in this status.' }) status?: TaskStatus | null;
 }

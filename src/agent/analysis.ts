@@ -80,14 +80,30 @@ export interface AssessedClaim {
 
 export type FactValue = string | number | boolean | null;
 
+export const FINDING_KINDS = [
+  'name-mismatch', 'edited', 'generated', 'no-camera-metadata', 'no-capture-time', 'modified-after-capture', 'gps-present',
+  'later-than-claimed', 're-encoded', 'no-creation-time', 'text-truncated', 'no-text', 'modified-after-creation', 'model-observation',
+] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
+export const FINDING_SEVERITIES = ['info', 'warning', 'alert'] as const;
+export type FindingSeverity = (typeof FINDING_SEVERITIES)[number];
+
+/** An observation worth a human's attention ("edited with Adobe Photoshop 25.0", "GPS location present"). */
+export interface Finding {
+  kind: FindingKind;
+  severity: FindingSeverity;
+  message: string;
+  /** The value that raised it (a program name, a date, coordinates), when there is one. */
+  evidence: string | null;
+}
+
 export interface FileFinding {
   fileName: string;
   category: AttachmentCategory;
   mimeType: string;
   /** What was read from the file, in plain keys (capture_time, camera, duration_seconds, words, …). */
   facts: Record<string, FactValue>;
-  /** Observations worth a human's attention ("edited with Adobe Photoshop 25.0", "GPS location present"). */
-  flags: string[];
+  findings: Finding[];
 }
 
 /** The agent's answer; plain JSON so a task can store it as is. */

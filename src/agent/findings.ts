@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import type { ExtractedFile, FactValue, FileFinding, ImageMetadata, MediaMetadata, DocumentMetadata, ExtractedText } from './analysis';
+import type { ExtractedFile, FactValue, FileFinding, Finding, FindingKind, FindingSeverity, ImageMetadata, MediaMetadata, DocumentMetadata, ExtractedText } from './analysis';
 import { textStats, type MentionedDate } from './claims';
 
 // Programs whose name in a file's metadata says what happened to it. Camera firmware and phone OS versions
@@ -11,13 +11,14 @@ const MEDIA_TRANSCODERS =
   /lavf|ffmpeg|handbrake|premiere|after effects|final cut|davinci|imovie|capcut|kdenlive|shotcut|vegas|audacity|media encoder|adobe/i;
 
 const calendarDay = (time: string) => time.slice(0, 10);
+const finding = (kind: FindingKind, severity: FindingSeverity, message: string, evidence: string | null = null): Finding => ({ kind, severity, message, evidence });
 
 /** Flags a timestamp later than a date the prompt claims: "taken on 12 March 2021" vs a 2023 capture. */
-function laterThanClaimed(what: string, time: string | null, claimed: MentionedDate[]): string[] {
+function laterThanClaimed(what: string, time: string | null, claimed: MentionedDate[]): Finding[] {
   if (!time || !/^\d{4}-\d{2}-\d{2}/.test(time)) return [];
   return claimed
     .filter((date) => calendarDay(time) > date.lastDay)
-    .map((date) => `${what} ${calendarDay(time)} is after the date claimed in the prompt ("${date.text}")`);
+    .map((date) => finding('later-than-claimed', 'alert', `${what} ${calendarDay(time)} is after the date claimed in the prompt ("${date.text}")`, time));
 }
 
 function camera(image: ImageMetadata): string | null {
@@ -36,15 +37,18 @@ function imageFinding(image: ImageMetadata, claimed: MentionedDate[]) {
     gps_latitude: image.gps?.latitude ?? null,
     gps_longitude: image.gps?.longitude ?? null,
   };
-  const flags: string[] = [];
-  if (image.software && IMAGE_GENERATORS.test(image.software)) flags.push(`made with the generative tool ${image.software}`);
-  else if (image.software && IMAGE_EDITORS.test(image.software)) flags.push(`edited with ${image.software}`);
-  if (!image.make && !image.model) flags.push('no camera metadata (possibly stripped, a screenshot, or generated)');
-  if (!image.captureTime) flags.push('no capture time recorded');
+  const flags: Finding[] = [];
+  if (image.software && IMAGE_GENERATORS.test(image.software)) flags.push(finding('generated', 'alert', `made with the generative tool ${image.software}`, image.software));
+  else if (image.software && IMAGE_EDITORS.test(image.software)) flags.push(finding('edited', 'warning', `edited with ${image.software}`, image.software));
+  if (!image.make && !image.model) flags.push(finding('no-camera-metadata', 'info', 'no camera metadata (possibly stripped, a screenshot, or generated)'));
+  if (!image.captureTime) flags.push(finding('no-capture-time', 'info', 'no capture time recorded'));
   if (image.captureTime && image.modifyTime && calendarDay(image.modifyTime) > calendarDay(image.captureTime)) {
-    flags.push(`modified on ${calendarDay(image.modifyTime)}, after capture on ${calendarDay(image.captureTime)}`);
+    flags.push(finding('modified-after-capture', 'warning', `modified on ${calendarDay(image.modifyTime)}, after capture on ${calendarDay(image.captureTime)}`, image.modifyTime));
   }
-  if (image.gps) flags.push(`GPS location present (${image.gps.latitude.toFixed(5)}, ${image.gps.longitude.toFixed(5)})`);
+  if (image.gps) {
+    const where = `${image.gps.latitude.toFixed(5)}, ${image.gps.longitude.toFixed(5)}`;
+    flags.push(finding('gps-present', 'info', `GPS location present (${where})`, where));
+  }
   flags.push(...laterThanClaimed('capture date', image.captureTime, claimed));
   return { facts, flags };
 }
@@ -61,9 +65,9 @@ function mediaFinding(media: MediaMetadata, claimed: MentionedDate[]) {
     sample_rate: media.sampleRate,
     channels: media.channels,
   };
-  const flags: string[] = [];
-  if (media.encoder && MEDIA_TRANSCODERS.test(media.encoder)) flags.push(`re-encoded by ${media.encoder}`);
-  if (!media.creationTime) flags.push('no creation time recorded');
+  const flags: Finding[] = [];
+  if (media.encoder && MEDIA_TRANSCODERS.test(media.encoder)) flags.push(finding('re-encoded', 'warning', `re-encoded by ${media.encoder}`, media.encoder));
+  if (!media.creationTime) flags.push(finding('no-creation-time', 'info', 'no creation time recorded'));
   flags.push(...laterThanClaimed('creation date', media.creationTime, claimed));
   return { facts, flags };
 }
@@ -71,9 +75,9 @@ function mediaFinding(media: MediaMetadata, claimed: MentionedDate[]) {
 function documentFinding(text: ExtractedText | undefined, document: DocumentMetadata | undefined, claimed: MentionedDate[]) {
   const stats = textStats(text?.content ?? '');
   const facts: Record<string, FactValue> = { ...stats, total_characters: text?.totalChars ?? 0 };
-  const flags: string[] = [];
-  if (text?.truncated) flags.push(`only the first ${text.content.length} of ${text.totalChars} characters were read`);
-  if (stats.words === 0) flags.push(document ? 'no text layer (a scan or an image-only document?)' : 'no text');
+  const flags: Finding[] = [];
+  if (text?.truncated) flags.push(finding('text-truncated', 'info', `only the first ${text.content.length} of ${text.totalChars} characters were read`));
+  if (stats.words === 0) flags.push(finding('no-text', 'info', document ? 'no text layer (a scan or an image-only document?)' : 'no text'));
   if (document) {
     Object.assign(facts, {
       pages: document.pages,
@@ -85,7 +89,7 @@ function documentFinding(text: ExtractedText | undefined, document: DocumentMeta
       modify_time: document.modifyTime,
     });
     if (document.creationTime && document.modifyTime && calendarDay(document.modifyTime) > calendarDay(document.creationTime)) {
-      flags.push(`modified on ${calendarDay(document.modifyTime)}, after creation on ${calendarDay(document.creationTime)}`);
+      flags.push(finding('modified-after-creation', 'warning', `modified on ${calendarDay(document.modifyTime)}, after creation on ${calendarDay(document.creationTime)}`, document.modifyTime));
     }
     flags.push(...laterThanClaimed('creation date', document.creationTime, claimed));
   }
@@ -102,6 +106,6 @@ export function describeFile(file: ExtractedFile, claimed: MentionedDate[]): Fil
     : file.media
       ? mediaFinding(file.media, claimed)
       : documentFinding(file.text, file.document, claimed);
-  if (!file.nameMatchesContent) flags.unshift(`named ${extname(file.fileName).toLowerCase()} but the content is ${file.extension}`);
-  return { fileName: file.fileName, category: file.category, mimeType: file.mimeType, facts: { size_bytes: file.sizeBytes, ...facts }, flags };
+  if (!file.nameMatchesContent) flags.unshift(finding('name-mismatch', 'warning', `named ${extname(file.fileName).toLowerCase()} but the content is ${file.extension}`, file.extension));
+  return { fileName: file.fileName, category: file.category, mimeType: file.mimeType, facts: { size_bytes: file.sizeBytes, ...facts }, findings: flags };
 }

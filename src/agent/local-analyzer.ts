@@ -31,8 +31,8 @@ export class LocalAnalyzer implements AnalysisProvider {
       ...findCheckableClaims(prompt, 'prompt'),
       ...files.flatMap((file) => (file.text ? findCheckableClaims(file.text.content, file.fileName) : [])),
     ].map(unverifiable);
-    const flagCount = findings.reduce((sum, finding) => sum + finding.flags.length, 0);
-    const flagged = findings.filter((finding) => finding.flags.length > 0).map((finding) => `${finding.fileName}: ${finding.flags.join('; ')}`);
+    const flagCount = findings.reduce((sum, file) => sum + file.findings.length, 0);
+    const flagged = findings.filter((file) => file.findings.length > 0).map((file) => `${file.fileName}: ${file.findings.map((f) => f.message).join('; ')}`);
     return {
       kind: 'local-report',
       provider: { name: this.name, model: null },

@@ -91,8 +91,11 @@ function claim(raw: unknown, index: number): AssessedClaim {
 function withModelFlags(findings: FileFinding[], raw: unknown): FileFinding[] {
   const modelFiles = Array.isArray(raw) ? raw.filter(isRecord) : [];
   return findings.map((finding) => {
-    const extra = modelFiles.filter((file) => text(file.file_name) === finding.fileName).flatMap((file) => strings(file.flags));
-    return { ...finding, flags: [...new Set([...finding.flags, ...extra])] };
+    const known = new Set(finding.findings.map((f) => f.message));
+    const extra = [...new Set(modelFiles.filter((file) => text(file.file_name) === finding.fileName).flatMap((file) => strings(file.flags)))]
+      .filter((message) => !known.has(message))
+      .map((message) => ({ kind: 'model-observation' as const, severity: 'warning' as const, message, evidence: null }));
+    return { ...finding, findings: [...finding.findings, ...extra] };
   });
 }
 
@@ -165,7 +168,7 @@ export class OpenAIProvider implements AnalysisProvider {
         category: file.category,
         mime_type: file.mimeType,
         facts: findings[index].facts,
-        offline_flags: findings[index].flags,
+        offline_flags: findings[index].findings.map((f) => f.message),
         text: file.text ? file.text.content.slice(0, MODEL_TEXT_CHARS) : null,
         text_truncated: file.text ? file.text.totalChars > MODEL_TEXT_CHARS : false,
       })),

@@ -4,7 +4,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Services } from '../app/services';
 import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
-import { presentTask } from './agent.rest';
+import { presentFoundTask } from './agent.rest';
 
 const POLL_MS = 500;
 /** Credentials are read again this often, so logout or a key reset also ends an open stream. */
@@ -17,15 +17,14 @@ const MAX_STREAM_MS = 15 * 60_000;
  * same `task` query, rules included, and polls the database, so any instance can serve any stream.
  */
 export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, services: Services): void {
-  const task = prepareOperation(schema, 'query ($userId: ID!, $id: ID!) { task(userId: $userId, id: $id) { id userId status result error cost createdAt updatedAt } }', 'SSE task events');
+  const task = prepareOperation(schema, 'query ($userId: ID!, $id: ID!) { user(id: $userId) { task(id: $id) { id userId status report { raw } error cost createdAt updatedAt } } }', 'SSE task events');
 
   api.get<{ Params: { user_id: string; task_id: string } }>('/users/:user_id/tasks/:task_id/events', async (request, reply) => {
     let context = await createContext(services, request.headers.authorization, request.ip);
     const variables = { userId: request.params.user_id, id: request.params.task_id };
     const read = async () => {
       (context.em as EntityManager).clear();
-      const value = (await task.run(context, variables)) as { status: string; updatedAt: string };
-      return presentTask(value) as { status: string; updated_at: string };
+      return presentFoundTask((await task.run(context, variables)) as Parameters<typeof presentFoundTask>[0]) as { status: string; updated_at: string };
     };
     let current = await read(); // Refusals (401/403/404) are answered as JSON before the stream opens.
 

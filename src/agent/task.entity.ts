@@ -1,8 +1,8 @@
 import { Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property, type Ref } from '@mikro-orm/core';
-import { GraphQLJSON } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { User } from '../accounts/user.entity';
 import { newId } from '../core/ids';
+import { Node } from '../graphql/pagination';
 import type { AnalysisResult } from './analysis';
 
 export const TASK_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;
@@ -22,7 +22,7 @@ export class TaskInput {
 }
 
 /** An analysis the user paid for. Its ledger rows reference it by id; it names them back. */
-@ObjectType({ description: 'An analysis task: its inputs, status, cost and, when completed, the result.' })
+@ObjectType({ description: 'An analysis task: its inputs, status, cost and, when completed, the report.', implements: Node })
 @Entity({ tableName: 'tasks' })
 @Index({ name: 'tasks_user_page_index', expression: 'create index "tasks_user_page_index" on "tasks" ("user_id", "created_at" desc, "id" desc)' })
 export class Task {
@@ -47,7 +47,7 @@ export class Task {
   @Property({ type: 'json' })
   inputs!: TaskInput[];
 
-  @Field(() => GraphQLJSON, { nullable: true, description: 'The analysis report once completed.' })
+  /** The provider's result as stored; GraphQL shows it typed as `report` (with the raw JSON as `report.raw`). */
   @Property({ type: 'json', nullable: true })
   result: AnalysisResult | null = null;
 
@@ -63,11 +63,11 @@ export class Task {
   @Property({ type: 'integer' })
   attempts: number = 0;
 
-  @Field(() => ID, { nullable: true, description: 'The ledger row of the charge.' })
+  /** GraphQL: `charge`. */
   @Property({ type: 'string', length: 45, nullable: true })
   chargeTransactionId: string | null = null;
 
-  @Field(() => ID, { nullable: true, description: 'The ledger row of the refund, if it failed.' })
+  /** GraphQL: `refund`. */
   @Property({ type: 'string', length: 45, nullable: true })
   refundTransactionId: string | null = null;
 

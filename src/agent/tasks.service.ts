@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { User } from '../accounts/user.entity';
 import { badRequest, DomainError, notFound } from '../core/errors';
 import { isId } from '../core/ids';
-import { pageOffset, pageSize } from '../core/paging';
+import { keysetPage, type Page, type PageRequest } from '../core/keyset';
 import type { CreditsService } from '../credits/credits.service';
 import { AnalysisProviderError, type AnalysisProvider, type UploadedFile } from './analysis';
 import type { AnalysisQueue } from './analysis-queue';
@@ -17,7 +17,6 @@ const MAX_PROMPT_CHARS = 20_000;
 const FINAL: TaskStatus[] = ['completed', 'failed'];
 
 export interface AnalysisRequest { prompt: string; files: UploadedFile[] }
-export interface TaskPage { tasks: Task[]; hasNextPage: boolean }
 
 /**
  * Analysis tasks: accepted (files checked, credits charged, job queued) in the request; run by a worker;
@@ -89,17 +88,20 @@ export class TasksService {
     return task;
   }
 
-  async list(em: EntityManager, userId: string, options: { limit?: number | null; offset?: number | null; status?: TaskStatus | null }): Promise<TaskPage> {
-    const limit = pageSize(options.limit);
-    const offset = pageOffset(options.offset);
-    const tasks = await em.find(Task, { user: userId, ...(options.status ? { status: options.status } : {}) }, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1, offset });
-    return { tasks: tasks.slice(0, limit), hasNextPage: tasks.length > limit };
+  /** A page of the user's tasks, newest first (see keysetPage: cursors both ways, or an offset for REST). */
+  page(em: EntityManager, userId: string, request: PageRequest & { status?: TaskStatus | null }): Promise<Page<Task>> {
+    const qb = em.createQueryBuilder(Task, 't').select('*').where({ user: userId });
+    if (request.status) qb.andWhere({ status: request.status });
+    return keysetPage(qb, 't', 'task', request);
   }
 
-  async get(em: EntityManager, userId: string, taskId: string): Promise<Task> {
-    const task = isId('task', taskId) ? await em.findOne(Task, { id: taskId, user: userId }) : null;
-    if (!task) throw notFound('Task not found.');
-    return task;
+  count(em: EntityManager, userId: string, status?: TaskStatus | null): Promise<number> {
+    return em.count(Task, { user: userId, ...(status ? { status } : {}) });
+  }
+
+  /** One of the user's tasks, or null (someone else's id is not found either). */
+  async find(em: EntityManager, userId: string, taskId: string): Promise<Task | null> {
+    return isId('task', taskId) ? em.findOne(Task, { id: taskId, user: userId }) : null;
   }
 
   /** The worker's part. A thrown error means "try again later"; a final answer is written here. */

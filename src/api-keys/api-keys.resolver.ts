@@ -1,7 +1,11 @@
-import { Arg, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Mutation, ObjectType, Resolver, Root, UseMiddleware } from 'type-graphql';
+import { OWN_ACCOUNT } from '../accounts/accounts.types';
+import { User } from '../accounts/user.entity';
 import type { Context } from '../graphql/context';
+import { Node } from '../graphql/pagination';
+import { ReturnsUserErrors, UserError } from '../graphql/user-errors';
 
-@ObjectType('ApiKey', { description: 'Your API key; send the token as `Authorization: Bearer <token>`.' })
+@ObjectType('ApiKey', { description: 'Your API key; send the token as `Authorization: Bearer <token>`.', implements: Node })
 export class ApiKeyType {
   @Field(() => ID) id!: string;
   @Field() token!: string;
@@ -9,16 +13,28 @@ export class ApiKeyType {
   @Field() updatedAt!: Date;
 }
 
+@InputType()
+export class ResetApiKeyInput {
+  @Field(() => ID, OWN_ACCOUNT) userId?: string | null;
+}
+
+@ObjectType()
+export class ResetApiKeyPayload {
+  @Field(() => ApiKeyType, { nullable: true, description: 'The new key; the old token no longer works.' }) apiKey?: ApiKeyType;
+  @Field(() => [UserError]) userErrors!: UserError[];
+}
+
 /** GraphQL adapter over ApiKeysService. */
-@Resolver()
+@Resolver(() => User)
 export class ApiKeysResolver {
-  @Query(() => ApiKeyType)
-  apiKey(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<ApiKeyType> {
-    return ctx.services.apiKeys.view(ctx.em, userId);
+  @FieldResolver(() => ApiKeyType, { description: 'Your API key (a user token is needed to see it).' })
+  apiKey(@Root() user: User, @Ctx() ctx: Context): Promise<ApiKeyType> {
+    return ctx.services.apiKeys.view(ctx.em, user.id);
   }
 
-  @Mutation(() => ApiKeyType, { description: 'Replace your API key; the old token stops working at once.' })
-  resetApiKey(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<ApiKeyType> {
-    return ctx.services.apiKeys.reset(ctx.em, userId);
+  @Mutation(() => ResetApiKeyPayload, { description: 'Replace your API key; the old token stops working at once.' })
+  @UseMiddleware(ReturnsUserErrors)
+  async resetApiKey(@Arg('input', () => ResetApiKeyInput, { defaultValue: {} }) _input: ResetApiKeyInput, @Ctx() ctx: Context): Promise<ResetApiKeyPayload> {
+    return { apiKey: await ctx.services.apiKeys.reset(ctx.em, ctx.caller.kind === 'user' ? ctx.caller.user.id : ''), userErrors: [] };
   }
 }

@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   /** The documented status for "already exists" (e.g. a taken email) is 400. */
   ALREADY_EXISTS: 400,
   UNAUTHENTICATED: 401,
+  /** A login needs the second-factor code (REST: `data: {is_2fa_enabled: true}`). */
+  TWO_FACTOR_REQUIRED: 401,
   FORBIDDEN: 403,
   INSUFFICIENT_CREDITS: 403,
   NOT_FOUND: 404,
@@ -27,6 +29,8 @@ export class DomainError extends Error {
     message: string,
     /** Extra data a client needs to react (e.g. `{is_2fa_enabled: true}`). */
     readonly data: Record<string, unknown> | null = null,
+    /** The input field at fault, as a path (e.g. `['input', 'amount']`), when one is. */
+    readonly field: string[] | null = null,
   ) {
     super(message);
     this.name = 'DomainError';

@@ -1,66 +1,83 @@
-import { Arg, Ctx, Float, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
+import { User } from '../accounts/user.entity';
+import { Task } from '../agent/task.entity';
 import { callerUser } from '../auth/caller';
-import { badRequest } from '../core/errors';
+import { decimalToCents } from '../core/money';
 import type { Context } from '../graphql/context';
-import { encodeCursor, type TransactionPage } from './credits.service';
-import { BillingPortal, CreditCheckout, RateTierType, TransactionConnection } from './credits.types';
-import { Transaction, type TransactionType, TransactionTypeEnum } from './transaction.entity';
+import { MoneyType, toMoney } from '../graphql/money';
+import { toConnection } from '../graphql/pagination';
+import { ReturnsUserErrors } from '../graphql/user-errors';
+import {
+  AdjustCreditsInput,
+  AdjustCreditsPayload,
+  BuyCreditsInput,
+  BuyCreditsPayload,
+  OpenBillingPortalInput,
+  OpenBillingPortalPayload,
+  RateTierType,
+  TransactionConnection,
+  TransactionsArgs,
+} from './credits.types';
+import { Transaction } from './transaction.entity';
+
+const usd = (ctx: Context) => ctx.services.config.stripe.currency;
 
 /** GraphQL adapter over the credits and purchases services; rules are in graphql/permissions.ts. */
 @Resolver()
 export class CreditsResolver {
   @Query(() => [RateTierType], { description: 'The credit rate tiers.' })
   stripeRate(@Ctx() ctx: Context): RateTierType[] {
-    return ctx.services.purchases.rates();
+    return ctx.services.purchases.rates().map((tier) => ({
+      lowerLimit: toMoney({ cents: Math.round(tier.lowerLimit * 100), currency: usd(ctx) }),
+      upperLimit: toMoney({ cents: Math.round(tier.upperLimit * 100), currency: usd(ctx) }),
+      rate: tier.rate,
+    }));
   }
 
-  @Mutation(() => CreditCheckout, { description: 'Start buying credits: returns the Stripe Checkout URL to pay at.' })
-  buyCredits(
-    @Arg('amount', () => Float, { description: 'USD, in whole cents.' }) amount: number,
-    @Arg('returnPath', () => String, { nullable: true, description: 'Path on the app to come back to after checkout.' }) returnPath: string | null,
-    @Ctx() ctx: Context,
-  ): Promise<CreditCheckout> {
-    return ctx.services.purchases.buy(ctx.em, callerUser(ctx.caller)!, { amount, returnPath });
+  @Mutation(() => BuyCreditsPayload, { description: 'Start buying credits: returns the Stripe Checkout URL to pay at.' })
+  @UseMiddleware(ReturnsUserErrors)
+  async buyCredits(@Arg('input') input: BuyCreditsInput, @Ctx() ctx: Context): Promise<BuyCreditsPayload> {
+    const bought = await ctx.services.purchases.buy(ctx.em, callerUser(ctx.caller)!, { amountCents: decimalToCents(input.amount), returnPath: input.returnPath });
+    return { checkout: { ...bought, valueInFiat: toMoney(bought.valueInFiat) }, userErrors: [] };
   }
 
-  @Mutation(() => BillingPortal, { description: 'Open the Stripe billing portal for your account.' })
-  portal(@Arg('returnPath', () => String, { nullable: true }) returnPath: string | null, @Ctx() ctx: Context): Promise<BillingPortal> {
-    return ctx.services.purchases.portal(ctx.em, callerUser(ctx.caller)!, returnPath);
+  @Mutation(() => OpenBillingPortalPayload, { description: 'Open the Stripe billing portal for your account.' })
+  @UseMiddleware(ReturnsUserErrors)
+  async portal(@Arg('input', () => OpenBillingPortalInput, { defaultValue: {} }) input: OpenBillingPortalInput, @Ctx() ctx: Context): Promise<OpenBillingPortalPayload> {
+    return { portal: await ctx.services.purchases.portal(ctx.em, callerUser(ctx.caller)!, input.returnPath), userErrors: [] };
   }
 
-  @Query(() => TransactionConnection, { description: 'Your transactions, newest first: page with first/after (or offset, for the REST paths).' })
-  async transactions(
-    @Arg('userId', () => ID) userId: string,
-    @Arg('first', () => Int, { nullable: true, description: 'Page size, 1 to 100 (default 20).' }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Arg('offset', () => Int, { nullable: true, description: 'Skip this many (slower on deep pages; prefer after).' }) offset: number | null,
-    @Arg('type', () => TransactionTypeEnum, { nullable: true }) type: TransactionType | null,
-    @Ctx() ctx: Context,
-  ): Promise<TransactionConnection> {
-    // Omitted arguments arrive as undefined, explicit nulls as null.
-    if (after != null && offset != null) throw badRequest('Use either after or offset, not both.');
-    const credits = ctx.services.credits;
-    const page = offset != null ? await credits.listByOffset(ctx.em, userId, { limit: first, offset, type }) : await credits.listAfter(ctx.em, userId, { first, after, type });
-    return toConnection(page);
-  }
-
-  @Query(() => Transaction, { description: 'One of your transactions.' })
-  transaction(@Arg('userId', () => ID) userId: string, @Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Transaction> {
-    return ctx.services.credits.get(ctx.em, userId, id);
-  }
-
-  @Mutation(() => Transaction, { description: 'Admin only: grant (positive) or remove (negative) credits, with the reason recorded.' })
-  adjustCredits(
-    @Arg('userId', () => ID) userId: string,
-    @Arg('amount', () => Int) amount: number,
-    @Arg('reason') reason: string,
-    @Ctx() ctx: Context,
-  ): Promise<Transaction> {
-    return ctx.services.credits.adjust(ctx.em, userId, amount, reason);
+  @Mutation(() => AdjustCreditsPayload, { description: 'Admin only: grant (positive) or remove (negative) credits, with the reason recorded.' })
+  @UseMiddleware(ReturnsUserErrors)
+  async adjustCredits(@Arg('input') input: AdjustCreditsInput, @Ctx() ctx: Context): Promise<AdjustCreditsPayload> {
+    return { transaction: await ctx.services.credits.adjust(ctx.em, input.userId, input.amount, input.reason), userErrors: [] };
   }
 }
 
-function toConnection(page: TransactionPage): TransactionConnection {
-  const edges = page.transactions.map((node) => ({ cursor: encodeCursor(node), node }));
-  return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+/** The ledger as seen from its owner. */
+@Resolver(() => User)
+export class UserCreditsResolver {
+  @FieldResolver(() => TransactionConnection, { description: 'Your transactions, newest first.' })
+  transactions(@Root() user: User, @Args() args: TransactionsArgs, @Ctx() ctx: Context) {
+    const page = ctx.services.credits.page(ctx.em, user.id, args);
+    return page.then((p) => toConnection(p, () => ctx.services.credits.count(ctx.em, user.id, args.type)));
+  }
+
+  @FieldResolver(() => Transaction, { nullable: true, description: 'One of your transactions; null when there is none with this id.' })
+  transaction(@Root() user: User, @Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Transaction | null> {
+    return ctx.services.credits.find(ctx.em, user.id, id);
+  }
+}
+
+@Resolver(() => Transaction)
+export class TransactionResolver {
+  @FieldResolver(() => MoneyType, { description: 'The value in money: what was paid for a purchase, the credits\' worth at the base rate otherwise.' })
+  valueInFiat(@Root() transaction: Transaction, @Ctx() ctx: Context): MoneyType {
+    return toMoney({ cents: transaction.fiatCents, currency: usd(ctx) });
+  }
+
+  @FieldResolver(() => Task, { nullable: true, description: 'The analysis this row charged or refunded.' })
+  task(@Root() transaction: Transaction, @Ctx() ctx: Context): Promise<Task | null> | null {
+    return transaction.reference?.startsWith('task_') ? ctx.loaders.tasks.load(transaction.reference) : null;
+  }
 }

@@ -3,7 +3,7 @@ import { User } from '../accounts/user.entity';
 import type { RateTier } from '../core/config';
 import { badRequest, DomainError, notFound } from '../core/errors';
 import { isId } from '../core/ids';
-import { pageOffset, pageSize } from '../core/paging';
+import { keysetPage, type Page, type PageRequest } from '../core/keyset';
 import { creditsToCents } from './rates';
 import { Transaction, type TransactionKind, type TransactionType } from './transaction.entity';
 
@@ -19,11 +19,6 @@ export interface BalanceChange {
 
 export interface SpendOptions { kind: 'analysis'; reference: string; description?: string }
 export interface RefundOptions { reference: string; description?: string }
-
-export interface TransactionPage {
-  transactions: Transaction[];
-  hasNextPage: boolean;
-}
 
 /** Balances are 32-bit integers; one operator adjustment stays well inside them. */
 const MAX_ADJUSTMENT = 1_000_000_000;
@@ -119,51 +114,21 @@ export class CreditsService {
     }
   }
 
-  /** Newest first, by offset (the documented REST paging); stable because ids break ties. */
-  async listByOffset(em: EntityManager, userId: string, options: { limit?: number | null; offset?: number | null; type?: TransactionType | null }): Promise<TransactionPage> {
-    const limit = pageSize(options.limit);
-    const offset = pageOffset(options.offset);
-    const rows = await em.find(Transaction, { user: userId, ...(options.type ? { type: options.type } : {}) }, {
-      orderBy: { createdAt: 'desc', id: 'desc' },
-      limit: limit + 1,
-      offset,
-      // A page is only read: skipping the identity map saves registering every row with the unit of work.
-      disableIdentityMap: true,
-    });
-    return { transactions: rows.slice(0, limit), hasNextPage: rows.length > limit };
-  }
-
-  /** Newest first, after a cursor: a keyset read on (user_id, created_at desc, id desc), as fast deep as shallow. */
-  async listAfter(em: EntityManager, userId: string, options: { first?: number | null; after?: string | null; type?: TransactionType | null }): Promise<TransactionPage> {
-    const limit = pageSize(options.first);
+  /** A page of the user's ledger, newest first (see keysetPage: cursors both ways, or an offset for REST). */
+  page(em: EntityManager, userId: string, request: PageRequest & { type?: TransactionType | null }): Promise<Page<Transaction>> {
     const qb = em.createQueryBuilder(Transaction, 't').select('*').where({ user: userId });
-    if (options.type) qb.andWhere({ type: options.type });
-    if (options.after) {
-      const { createdAt, id } = decodeCursor(options.after);
-      qb.andWhere('(t.created_at, t.id) < (?, ?)', [createdAt, id]);
-    }
-    const rows = await qb.orderBy({ createdAt: 'desc', id: 'desc' }).limit(limit + 1).getResultList();
-    return { transactions: rows.slice(0, limit), hasNextPage: rows.length > limit };
+    if (request.type) qb.andWhere({ type: request.type });
+    return keysetPage(qb, 't', 'transaction', request);
   }
 
-  async get(em: EntityManager, userId: string, transactionId: string): Promise<Transaction> {
-    const found = isId('transaction', transactionId) ? await em.findOne(Transaction, { id: transactionId, user: userId }) : null;
-    if (!found) throw notFound('Transaction not found.');
-    return found;
+  count(em: EntityManager, userId: string, type?: TransactionType | null): Promise<number> {
+    return em.count(Transaction, { user: userId, ...(type ? { type } : {}) });
   }
-}
 
-export function encodeCursor(transaction: Transaction): string {
-  return Buffer.from(`${transaction.createdAt.toISOString()}|${transaction.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(iso);
-  const year = createdAt.getUTCFullYear();
-  // A forged cursor's date must also be one PostgreSQL can compare with.
-  if (!isId('transaction', id) || Number.isNaN(year) || year < 1970 || year > 9999) throw badRequest('The cursor is not valid.');
-  return { createdAt, id };
+  /** One of the user's rows, or null (someone else's id is not found either). */
+  async find(em: EntityManager, userId: string, transactionId: string): Promise<Transaction | null> {
+    return isId('transaction', transactionId) ? em.findOne(Transaction, { id: transactionId, user: userId }) : null;
+  }
 }
 
 function positiveWhole(credits: number): void {

@@ -1,12 +1,15 @@
-import { Field, Float, Int, ObjectType } from 'type-graphql';
-import { PageInfo } from '../graphql/pagination';
-import { Transaction } from './transaction.entity';
+import { MaxLength } from 'class-validator';
+import { ArgsType, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { DecimalScalar, MoneyType } from '../graphql/money';
+import { Connection, ConnectionArgs } from '../graphql/pagination';
+import { UserError } from '../graphql/user-errors';
+import { Transaction, TransactionTypeEnum, type TransactionType } from './transaction.entity';
 
-@ObjectType('RateTier', { description: 'Amounts between the limits (USD, inclusive) buy `rate` credits per USD.' })
+@ObjectType('RateTier', { description: 'Amounts between the limits (inclusive) buy `rate` credits per unit of the currency.' })
 export class RateTierType {
-  @Field(() => Float) lowerLimit!: number;
-  @Field(() => Float) upperLimit!: number;
-  @Field(() => Int, { description: 'Credits per USD.' }) rate!: number;
+  @Field(() => MoneyType) lowerLimit!: MoneyType;
+  @Field(() => MoneyType) upperLimit!: MoneyType;
+  @Field(() => Int, { description: 'Credits per unit of the currency (per USD).' }) rate!: number;
 }
 
 @ObjectType({ description: 'A Stripe Checkout page to pay for credits; they are added once Stripe confirms the payment.' })
@@ -14,7 +17,7 @@ export class CreditCheckout {
   @Field({ description: 'Open this URL to pay.' }) url!: string;
   @Field() returnPath!: string;
   @Field(() => Int) valueInCredits!: number;
-  @Field(() => Float, { description: 'USD.' }) valueInFiat!: number;
+  @Field(() => MoneyType, { description: 'What the checkout charges.' }) valueInFiat!: MoneyType;
 }
 
 @ObjectType({ description: 'A Stripe billing portal page for your payment details and receipts.' })
@@ -22,14 +25,45 @@ export class BillingPortal {
   @Field() url!: string;
 }
 
-@ObjectType()
-export class TransactionEdge {
-  @Field() cursor!: string;
-  @Field(() => Transaction) node!: Transaction;
+export const TransactionConnection = Connection(Transaction, 'Transaction');
+
+@ArgsType()
+export class TransactionsArgs extends ConnectionArgs {
+  @Field(() => TransactionTypeEnum, { nullable: true, description: 'Only credits or only debits.' }) type?: TransactionType | null;
 }
 
-@ObjectType({ description: 'Your transactions, newest first.' })
-export class TransactionConnection {
-  @Field(() => [TransactionEdge]) edges!: TransactionEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
+@InputType()
+export class BuyCreditsInput {
+  @Field(() => DecimalScalar, { description: 'How much to pay, in the currency of the rate tiers (USD), e.g. "25.00".' }) amount!: string;
+  @Field(() => String, { nullable: true, description: 'Path on the app to come back to after checkout.' }) @MaxLength(2048) returnPath?: string | null;
+}
+
+@ObjectType()
+export class BuyCreditsPayload {
+  @Field(() => CreditCheckout, { nullable: true }) checkout?: CreditCheckout;
+  @Field(() => [UserError]) userErrors!: UserError[];
+}
+
+@InputType()
+export class OpenBillingPortalInput {
+  @Field(() => String, { nullable: true, description: 'Path on the app to come back to.' }) @MaxLength(2048) returnPath?: string | null;
+}
+
+@ObjectType()
+export class OpenBillingPortalPayload {
+  @Field(() => BillingPortal, { nullable: true }) portal?: BillingPortal;
+  @Field(() => [UserError]) userErrors!: UserError[];
+}
+
+@InputType()
+export class AdjustCreditsInput {
+  @Field(() => ID) userId!: string;
+  @Field(() => Int, { description: 'Credits to grant (positive) or remove (negative).' }) amount!: number;
+  @Field({ description: 'Why, for the ledger (1 to 500 characters).' }) reason!: string;
+}
+
+@ObjectType()
+export class AdjustCreditsPayload {
+  @Field(() => Transaction, { nullable: true, description: 'The ledger row written.' }) transaction?: Transaction;
+  @Field(() => [UserError]) userErrors!: UserError[];
 }

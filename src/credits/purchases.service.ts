@@ -3,13 +3,14 @@ import type { Logger } from 'pino';
 import { User } from '../accounts/user.entity';
 import type { RateTier } from '../core/config';
 import { badRequest } from '../core/errors';
+import { centsToDecimal, type Money } from '../core/money';
 import type { CreditsService } from './credits.service';
 import { Purchase } from './purchase.entity';
 import { quote } from './rates';
 import { StripeEvent } from './stripe-event.entity';
 import type { CheckoutSession, StripeService, StripeWebhookEvent } from './stripe.service';
 
-export interface BuyResult { returnPath: string; url: string; valueInCredits: number; valueInFiat: number }
+export interface BuyResult { returnPath: string; url: string; valueInCredits: number; valueInFiat: Money }
 
 /** What a webhook delivery did; every outcome but a bad signature is acknowledged with 200. */
 export type SettleOutcome = 'granted' | 'failed' | 'expired' | 'unchanged' | 'duplicate' | 'ignored';
@@ -33,9 +34,9 @@ export class PurchasesService {
     return this.deps.rates;
   }
 
-  async buy(em: EntityManager, user: User, input: { amount: number; returnPath?: string | null }): Promise<BuyResult> {
+  async buy(em: EntityManager, user: User, input: { amountCents: number; returnPath?: string | null }): Promise<BuyResult> {
     // Everything that can refuse the request does so before anything is created at Stripe.
-    const { amountCents, credits } = quote(this.deps.rates, input.amount);
+    const { amountCents, credits } = quote(this.deps.rates, input.amountCents);
     const returnPath = input.returnPath ?? '';
     const returnUrl = this.returnUrl(returnPath);
     const customerId = await this.customerFor(em, user);
@@ -60,7 +61,7 @@ export class PurchasesService {
     }
     purchase.checkoutSessionId = session.id;
     await em.flush();
-    return { returnPath, url: session.url!, valueInCredits: credits, valueInFiat: amountCents / 100 };
+    return { returnPath, url: session.url!, valueInCredits: credits, valueInFiat: { cents: amountCents, currency: this.deps.currency } };
   }
 
   async portal(em: EntityManager, user: User, returnPath?: string | null): Promise<{ url: string }> {
@@ -155,5 +156,5 @@ function withQuery(url: string, query: string): string {
 }
 
 function formatMoney(cents: number, currency: string): string {
-  return `${(cents / 100).toFixed(2)} ${currency.toUpperCase()}`;
+  return `${centsToDecimal(cents)} ${currency.toUpperCase()}`;
 }

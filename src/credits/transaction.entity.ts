@@ -1,5 +1,6 @@
 import { Check, Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property, type Ref, Unique } from '@mikro-orm/core';
-import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../graphql/pagination';
 import { User } from '../accounts/user.entity';
 import { newId } from '../core/ids';
 
@@ -17,7 +18,7 @@ registerEnumType(TransactionKindEnum, { name: 'TransactionKind', description: 'W
  * One change of one user's balance: the ledger. A row is written in the same database transaction as the
  * balance update it records, so the ledger and `users.credits` never disagree.
  */
-@ObjectType({ description: 'A change of your credit balance.' })
+@ObjectType({ description: 'A change of your credit balance.', implements: Node })
 @Entity({ tableName: 'transactions' })
 // Keyset pagination (newest first) reads these indexes in order: a page costs the same at any depth.
 @Index({ name: 'transactions_user_page_index', expression: 'create index "transactions_user_page_index" on "transactions" ("user_id", "created_at" desc, "id" desc)' })
@@ -28,7 +29,7 @@ registerEnumType(TransactionKindEnum, { name: 'TransactionKind', description: 'W
 @Check({ name: 'transactions_fiat_non_negative', expression: 'fiat_cents >= 0' })
 @Check({ name: 'transactions_balance_non_negative', expression: 'balance_after >= 0' })
 export class Transaction {
-  [OptionalProps]?: 'createdAt' | 'updatedAt' | 'reference' | 'userId' | 'valueInFiat';
+  [OptionalProps]?: 'createdAt' | 'updatedAt' | 'reference' | 'userId';
 
   @PrimaryKey({ type: 'string', length: 45 })
   @Field(() => ID)
@@ -78,10 +79,5 @@ export class Transaction {
   @Field(() => ID)
   get userId(): string {
     return this.user.id;
-  }
-
-  @Field(() => Float, { description: 'The value in USD (exact to the cent).' })
-  get valueInFiat(): number {
-    return this.fiatCents / 100;
   }
 }

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Services } from '../app/services';
-import type { Caller } from '../auth/caller';
+import { callerUser, type Caller } from '../auth/caller';
+import { RequestLoaders } from './loaders';
 
 /** What every resolver and permission rule sees; built once per request by `createContext`. */
 export interface Context {
@@ -8,6 +9,10 @@ export interface Context {
   caller: Caller;
   ip: string;
   services: Services;
+  /** Batches nested reads (a page's tasks, charges, refunds) into one query per type, scoped to the caller. */
+  loaders: RequestLoaders;
+  /** Set by the REST shim and MCP: a mutation's refusal is thrown (status, data) rather than returned as userErrors. */
+  throwUserErrors?: boolean;
 }
 
 /**
@@ -19,5 +24,5 @@ export async function createContext(services: Services, authorization: string | 
   const caller = await services.callers.resolve(em, authorization);
   const budgetKey = caller.kind === 'apiKey' ? `key:${caller.apiKeyId}` : caller.kind === 'user' ? `user:${caller.user.id}` : `ip:${ip}`;
   await services.rateLimits.consumeRequest(budgetKey);
-  return { em, caller, ip, services };
+  return { em, caller, ip, services, loaders: new RequestLoaders(em, callerUser(caller)?.id ?? null) };
 }

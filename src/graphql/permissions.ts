@@ -38,22 +38,25 @@ const isActive = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) =>
   callerUser(ctx.caller)?.isActive ? true : unauthenticated('The account is not activated yet: activate it with the emailed code.'),
 );
 
-/** The user named by the argument must be the caller: someone else's id is 403, an unknown id 404. */
-const ownsUserArg = (argName: string) =>
-  rule(`ownsUserArg:${argName}`, { cache: 'no_cache' })(async (_parent, args: Record<string, unknown>, ctx: Context) => {
-    const me = callerUser(ctx.caller);
-    const requested = args[argName];
-    if (!me) return notSignedIn(ctx);
-    if (requested === me.id) return true;
-    const exists = typeof requested === 'string' && (await ctx.em.count(User, { id: requested })) > 0;
-    return exists ? forbidden('You can only access your own account.') : notFound('User not found.');
-  });
+/** A user id, when one is named, must be the caller's: someone else's id is 403, an unknown id 404. */
+async function ownUser(requested: unknown, ctx: Context) {
+  const me = callerUser(ctx.caller);
+  if (!me) return notSignedIn(ctx);
+  if (requested === undefined || requested === null || requested === me.id) return true;
+  const exists = typeof requested === 'string' && (await ctx.em.count(User, { id: requested })) > 0;
+  return exists ? forbidden('You can only access your own account.') : notFound('User not found.');
+}
+/** `user(id:)`: the id is required and must be the caller's. */
+const ownsIdArg = rule({ cache: 'no_cache' })((_parent, args: { id?: unknown }, ctx: Context) => ownUser(args.id ?? '', ctx));
+/** Mutations on one's own account: `input.userId` is optional (REST passes its path's id) and must be the caller's. */
+const ownsInputUser = rule({ cache: 'no_cache' })((_parent, args: { input?: { userId?: unknown } }, ctx: Context) => ownUser(args.input?.userId, ctx));
 
 /** The public key (forgotten password), or a user token whose own email is the path's. */
-const isPublicKeyOrOwnEmail = rule({ cache: 'no_cache' })((_parent, args: { email?: unknown }, ctx: Context) => {
+const isPublicKeyOrOwnEmail = rule({ cache: 'no_cache' })((_parent, args: { input?: { email?: unknown } }, ctx: Context) => {
   if (ctx.caller.kind === 'public') return true;
   if (ctx.caller.kind !== 'user') return ctx.caller.kind === 'apiKey' ? forbidden('This operation needs a user token or the public key.') : notSignedIn(ctx);
-  return typeof args.email === 'string' && normalizeEmail(args.email) === ctx.caller.user.email ? true : forbidden('You can only change your own password.');
+  const email = args.input?.email;
+  return typeof email === 'string' && normalizeEmail(email) === ctx.caller.user.email ? true : forbidden('You can only change your own password.');
 });
 
 /** Login and code endpoints: a budget per client IP and per account, against guessing. */
@@ -69,43 +72,58 @@ const throttledByAccount = (emailOf: (args: any) => unknown) =>
       throw error;
     }
   });
-const throttled = throttledByAccount((args) => args.email);
+const throttled = throttledByAccount((args) => args.input?.email);
 const throttledByIp = throttledByAccount(() => undefined);
-const throttledLogin = throttledByAccount((args) => args.input?.email);
 
-/** One instance per argument name: shield refuses two rules with the same name. */
-const ownsUserIdArg = ownsUserArg('userId');
-
-/** Account management on one's own user: a user token, the path's user is the caller, the account is active. */
-const own = chain(isUserToken, ownsUserIdArg, isActive);
+/** Account management on one's own user: a user token, the input's user is the caller, the account is active. */
+const own = chain(isUserToken, ownsInputUser, isActive);
+/** Reading or spending with a user token or an API key, on an activated account. */
+const activeAccount = chain(isAccountCaller, isActive);
 
 /**
  * Object types every field of which may be read by whoever was allowed to reach the object through a root
  * field above. A type missing here (and from the tree) is denied field by field: new types fail closed.
  */
-const OPEN_TYPES = ['User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup', 'RateTier', 'CreditCheckout', 'BillingPortal', 'Transaction', 'TransactionEdge', 'TransactionConnection', 'PageInfo', 'Task', 'TaskInput', 'TaskPageType', 'AttachmentCategoryType'] as const;
+const OPEN_TYPES = [
+  'AuthPayload', 'ApiKey', 'Health', 'TotpSetup', 'RateTier', 'CreditCheckout', 'BillingPortal', 'Transaction', 'TransactionEdge', 'TransactionConnection',
+  'PageInfo', 'Task', 'TaskInput', 'TaskEdge', 'TaskConnection', 'AttachmentCategoryType', 'Money', 'UserError', 'UserPayload', 'DonePayload',
+  'StartTotpSetupPayload', 'BuyCreditsPayload', 'OpenBillingPortalPayload', 'AdjustCreditsPayload', 'StartAnalysisPayload', 'ResetApiKeyPayload',
+  'AnalysisReport', 'ReportProvider', 'ReportClaim', 'ReportFinding', 'ReportFile', 'ImageFacts', 'MediaFacts', 'DocumentFacts',
+] as const;
+
+/**
+ * Types with a few guarded fields: every other field is open (and left unwrapped, like OPEN_TYPES). The User
+ * reached through viewer, user(id:) or node(id:) is always the caller's own.
+ */
+const GUARDED_FIELDS = {
+  User: {
+    apiKey: chain(isUserToken, isActive),
+    transactions: isActive,
+    transaction: isActive,
+    tasks: isActive,
+    task: isActive,
+  },
+};
 
 export const ruleTree = {
     ...Object.fromEntries(OPEN_TYPES.map((type) => [type, allow])),
+    ...Object.fromEntries(Object.entries(GUARDED_FIELDS).map(([type, fields]) => [type, { '*': allow, ...fields }])),
     Query: {
       '*': deny,
       health: allow,
       version: allow,
-      me: isAccountCaller,
-      user: chain(isAccountCaller, ownsUserArg('id')),
-      apiKey: own,
-      stripeRate: isAccountCaller,
-      transactions: chain(isAccountCaller, ownsUserIdArg),
-      transaction: chain(isAccountCaller, ownsUserIdArg),
-      supportedAttachments: chain(isAccountCaller, ownsUserIdArg),
-      tasks: chain(isAccountCaller, ownsUserIdArg),
-      task: chain(isAccountCaller, ownsUserIdArg),
+      viewer: isAccountCaller,
+      user: chain(isAccountCaller, ownsIdArg),
+      node: activeAccount,
+      nodes: activeAccount,
+      stripeRate: activeAccount,
+      supportedAttachments: activeAccount,
     },
     Mutation: {
       '*': deny,
       register: chain(isPublicKey, throttledByIp),
       signInWithGoogle: throttledByIp,
-      login: throttledLogin,
+      login: throttled,
       logout: isUserToken,
       sendOtp: chain(isPublicKey, throttled),
       activate: chain(isPublicKey, throttled),
@@ -116,10 +134,10 @@ export const ruleTree = {
       confirmTotpSetup: own,
       updateUser: own,
       resetApiKey: own,
-      buyCredits: chain(isAccountCaller, isActive),
-      portal: chain(isAccountCaller, isActive),
+      buyCredits: activeAccount,
+      portal: activeAccount,
       adjustCredits: isAdmin,
-      startAnalysis: chain(isAccountCaller, ownsUserIdArg, isActive),
+      startAnalysis: chain(isAccountCaller, ownsInputUser, isActive),
     },
 };
 
@@ -134,9 +152,12 @@ const permissions = shield(ruleTree, {
  * `allow`, and skipping an async wrapper per scalar field keeps large result lists cheap.
  */
 export function applyPermissions(schema: GraphQLSchema): GraphQLSchema {
-  const generated = permissions.generate(schema) as Record<string, IMiddleware>;
+  const generated = permissions.generate(schema) as Record<string, Record<string, unknown>>;
   for (const type of OPEN_TYPES) delete generated[type];
-  return applyMiddleware(schema, generated as IMiddleware);
+  for (const [type, fields] of Object.entries(GUARDED_FIELDS)) {
+    for (const field of Object.keys(generated[type] ?? {})) if (!(field in fields)) delete generated[type][field];
+  }
+  return applyMiddleware(schema, generated as unknown as IMiddleware);
 }
 
 /**

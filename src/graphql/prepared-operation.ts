@@ -1,4 +1,4 @@
-import { execute, parse, validate, type DocumentNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
+import { execute, parse, validate, type DocumentNode, type FieldNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
 import { DomainError } from '../core/errors';
 import type { Context } from './context';
 
@@ -10,7 +10,10 @@ import type { Context } from './context';
 export interface PreparedOperation {
   /** A query reads only; MCP tells clients so (they may run read-only tools without asking). */
   readonly readOnly: boolean;
-  /** The value of the operation's single root field; any failure is thrown as a DomainError. */
+  /**
+   * The value of the operation's root field (or, with several root fields, e.g. an ownership check beside a
+   * shared list, the whole `data`); any failure is thrown as a DomainError.
+   */
   run(context: Context, variables: Record<string, unknown>): Promise<unknown>;
 }
 
@@ -19,23 +22,25 @@ export function prepareOperation(schema: GraphQLSchema, source: string, label: s
   const document = parse(source);
   const problems = validate(schema, document);
   if (problems.length) throw new Error(`${label}: ${problems.map((p) => p.message).join('; ')}`);
-  const { operation, rootField } = rootFieldOf(document, label);
+  const { operation, rootField } = rootFieldsOf(document, label);
 
   return {
     readOnly: operation === 'query',
     async run(contextValue, variableValues) {
-      const result = await execute({ schema, document, contextValue, variableValues });
+      const result = await execute({ schema, document, contextValue: { ...contextValue, throwUserErrors: true }, variableValues });
       if (result.errors?.length) throw asDomainError(result.errors[0], contextValue);
-      return (result.data as Record<string, unknown>)[rootField];
+      const data = result.data as Record<string, unknown>;
+      return rootField ? data[rootField] : data;
     },
   };
 }
 
-function rootFieldOf(document: DocumentNode, label: string): { operation: OperationTypeNode; rootField: string } {
+function rootFieldsOf(document: DocumentNode, label: string): { operation: OperationTypeNode; rootField: string | null } {
   const definition = document.definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
-  const field = definition?.selectionSet.selections[0];
-  if (!definition || !field || field.kind !== 'Field') throw new Error(`${label}: the operation needs one root field`);
-  return { operation: definition.operation, rootField: field.alias?.value ?? field.name.value };
+  const fields = definition?.selectionSet.selections ?? [];
+  if (!definition || !fields.length || fields.some((field) => field.kind !== 'Field')) throw new Error(`${label}: the operation needs root fields, without fragments`);
+  const [field] = fields as FieldNode[];
+  return { operation: definition.operation, rootField: fields.length === 1 ? (field.alias?.value ?? field.name.value) : null };
 }
 
 /** Errors without an original error are GraphQL's own input coercion errors: the client's fault. */

@@ -3,13 +3,16 @@ import { join } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { AccountsResolver } from '../accounts/accounts.resolver';
-import { AgentResolver } from '../agent/agent.resolver';
+import { AgentResolver, TaskResolver, UserTasksResolver } from '../agent/agent.resolver';
 import { ApiKeysResolver } from '../api-keys/api-keys.resolver';
-import { CreditsResolver } from '../credits/credits.resolver';
+import { CreditsResolver, TransactionResolver, UserCreditsResolver } from '../credits/credits.resolver';
 import { SystemResolver } from '../system/system.resolver';
+import { NodeResolver } from './node.resolver';
 import { applyPermissions } from './permissions';
 
-export const resolvers = [AccountsResolver, ApiKeysResolver, CreditsResolver, SystemResolver, AgentResolver] as const;
+export const resolvers = [
+  AccountsResolver, NodeResolver, ApiKeysResolver, CreditsResolver, UserCreditsResolver, TransactionResolver, SystemResolver, AgentResolver, UserTasksResolver, TaskResolver,
+] as const;
 
 /** The checked-in SDL lives here; `npm run schema:emit` rewrites it and a test fails when it is stale. */
 export const SCHEMA_FILE = join(__dirname, '..', '..', '..', 'schema', 'schema.graphql');

@@ -38,6 +38,8 @@ export const str = (extra: JsonSchema = {}): JsonSchema => ({ type: 'string', ..
 /** A whole number in a query string (limit, offset), and its value: null when absent. */
 export const wholeNumber = str({ pattern: '^[0-9]{1,9}$' });
 export const optionalNumber = (value: string | undefined): number | null => (value === undefined ? null : Number(value));
+/** `present` for a mutation payload or a parent object: the REST shape of one of its fields. */
+export const fieldOf = (name: string) => (result: Record<string, unknown>) => toRestShape(result[name]);
 
 export function registerRestOperations(app: FastifyInstance, schema: GraphQLSchema, services: Services, operations: RestOperation[]): void {
   for (const operation of operations) {

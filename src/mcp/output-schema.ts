@@ -16,24 +16,25 @@ import {
 import { z } from 'zod';
 
 /**
- * The zod schema of a GraphQL document's single root field, as `execute` returns it: derived from the schema
- * and the document's own selection, so an MCP tool's declared output can never drift from what it runs.
+ * The zod schema of what a GraphQL document's root field returns (or, with several root fields, of the whole
+ * `data`), as `execute` returns it: derived from the schema and the document's own selection, so an MCP tool's
+ * declared output can never drift from what it runs (see PreparedOperation.run).
  */
 export function rootFieldSchema(schema: GraphQLSchema, source: string): z.ZodType {
   const typeInfo = new TypeInfo(schema);
-  let root: z.ZodType | undefined;
+  const roots: Record<string, z.ZodType> = {};
   visit(
     parse(source),
     visitWithTypeInfo(typeInfo, {
       Field(node) {
-        if (root) return false;
-        root = outputSchema(typeInfo.getType()!, node.selectionSet);
+        roots[node.alias?.value ?? node.name.value] = outputSchema(typeInfo.getType()!, node.selectionSet);
         return false;
       },
     }),
   );
-  if (!root) throw new Error('The document has no root field.');
-  return root;
+  const keys = Object.keys(roots);
+  if (!keys.length) throw new Error('The document has no root field.');
+  return keys.length === 1 ? roots[keys[0]] : z.object(roots);
 }
 
 function outputSchema(type: GraphQLOutputType, selection: SelectionSetNode | undefined): z.ZodType {
@@ -74,8 +75,8 @@ function scalarSchema(name: string): z.ZodType {
 }
 
 /**
- * The schema at `path` inside a derived schema, looking through lists and nulls: for tools whose `present`
- * reshapes the root field, e.g. `at(root, 'edges', 'node')` for the nodes of a connection.
+ * The schema at `path` inside a derived schema, looking through lists and nulls (a null at the end too): for
+ * tools whose `present` reshapes the root field, e.g. `at(root, 'edges', 'node')` for the nodes of a connection.
  */
 export function at(schema: z.ZodType, ...path: string[]): z.ZodType {
   let current = schema;
@@ -84,5 +85,5 @@ export function at(schema: z.ZodType, ...path: string[]): z.ZodType {
     if (!(current instanceof z.ZodObject) || !(key in current.shape)) throw new Error(`No field ${key} in the derived schema.`);
     current = current.shape[key] as z.ZodType;
   }
-  return current;
+  return current instanceof z.ZodNullable ? (current.unwrap() as z.ZodType) : current;
 }

@@ -80,7 +80,7 @@ for (const db of testDatabases()) {
     });
 
     test('GraphQL signInWithGoogle', async () => {
-      const res = await t.gql('mutation ($t: String!) { signInWithGoogle(idToken: $t) { token user { email isActive } } }', {
+      const res = await t.gql('mutation ($t: String!) { signInWithGoogle(input: { idToken: $t }) { token user { email isActive } } }', {
         t: await google.idToken({ sub: '888', email: 'gql.google@example.com', name: 'G' }),
       });
       assert.deepEqual(res.body.data.signInWithGoogle.user, { email: 'gql.google@example.com', isActive: true });

@@ -78,15 +78,20 @@ for (const db of testDatabases()) {
 
     test('GraphQL updateUser refuses fields outside the input type', async () => {
       const user = await t.activeUser();
-      const ok = await t.gql('mutation ($u: ID!) { updateUser(userId: $u, input: { isDarkMode: false }) { isDarkMode } }', { u: user.id }, user.token);
-      assert.equal(ok.body.data.updateUser.isDarkMode, false);
-      const bad = await t.gql('mutation ($u: ID!) { updateUser(userId: $u, input: { credits: 5 }) { id } }', { u: user.id }, user.token);
+      const ok = await t.gql('mutation { updateUser(input: { isDarkMode: false }) { user { isDarkMode } userErrors { code } } }', {}, user.token);
+      assert.deepEqual(ok.body.data.updateUser, { user: { isDarkMode: false }, userErrors: [] });
+      const bad = await t.gql('mutation { updateUser(input: { credits: 5 }) { user { id } } }', {}, user.token);
       assert.equal(bad.status, 400);
       assert.ok(bad.body.errors?.length);
       for (const input of ['{ firstName: null }', '{ isDarkMode: null }']) {
-        const nulls = await t.gql(`mutation ($u: ID!) { updateUser(userId: $u, input: ${input}) { id } }`, { u: user.id }, user.token);
-        assert.equal(nulls.body.errors?.[0].extensions.code, 'BAD_REQUEST', input);
+        const nulls = await t.gql(`mutation { updateUser(input: ${input}) { user { id } userErrors { field code message } } }`, {}, user.token);
+        assert.equal(nulls.body.data.updateUser.user, null, input);
+        assert.equal(nulls.body.data.updateUser.userErrors[0].code, 'BAD_REQUEST', input);
       }
+      const tooLong = await t.gql('mutation ($n: String!) { updateUser(input: { firstName: $n }) { user { id } userErrors { field code message } } }', { n: 'x'.repeat(201) }, user.token);
+      assert.deepEqual(tooLong.body.data.updateUser.userErrors.map((e: { field: string[]; code: string }) => [e.field, e.code]), [[['input', 'firstName'], 'BAD_REQUEST']], 'validation is a typed user error naming the field');
+      const others = await t.gql('mutation ($u: ID!) { updateUser(input: { userId: $u, isDarkMode: true }) { user { id } } }', { u: (await t.activeUser()).id }, user.token);
+      assert.equal(others.body.errors?.[0].extensions.code, 'FORBIDDEN', 'someone else\'s account stays a permission error');
     });
   });
 }

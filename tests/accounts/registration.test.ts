@@ -104,7 +104,7 @@ for (const db of testDatabases()) {
       assert.equal((await t.rest('POST', `/users/${user.email}/activate`, { auth: PUBLIC_KEY, body: {} })).status, 400);
     });
 
-    test('GraphQL: register, activate and me', async () => {
+    test('GraphQL: register, activate and viewer', async () => {
       const email = `gql-${Date.now()}@example.com`;
       const reg = await t.gql(
         'mutation ($input: RegisterInput!) { register(input: $input) { token user { id email isActive is2faEnabled createdAt } } }',
@@ -116,17 +116,26 @@ for (const db of testDatabases()) {
       assert.equal(user.isActive, false);
       assert.match(user.createdAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
       const code = await t.mailbox.nextCode(email, 0);
-      const act = await t.gql('mutation ($e: String!, $c: String!) { activate(email: $e, code: $c) { isActive } }', { e: email, c: code }, PUBLIC_KEY);
-      assert.equal(act.body.data.activate.isActive, true);
-      const me = await t.gql('{ me { id email isActive } }', {}, `Bearer ${token}`);
-      assert.deepEqual(me.body.data.me, { id: user.id, email, isActive: true });
+      const wrong = await t.gql('mutation ($e: String!) { activate(input: { email: $e, code: "000000" }) { user { id } userErrors { field code message } } }', { e: email }, PUBLIC_KEY);
+      assert.equal(wrong.body.data.activate.user, null);
+      assert.equal(wrong.body.data.activate.userErrors[0].code, 'UNAUTHENTICATED', 'a wrong code is a typed user error');
+      const act = await t.gql('mutation ($e: String!, $c: String!) { activate(input: { email: $e, code: $c }) { user { isActive } userErrors { code } } }', { e: email, c: code }, PUBLIC_KEY);
+      assert.deepEqual(act.body.data.activate, { user: { isActive: true }, userErrors: [] });
+      const me = await t.gql('{ viewer { id email isActive } }', {}, `Bearer ${token}`);
+      assert.deepEqual(me.body.data.viewer, { id: user.id, email, isActive: true });
     });
 
-    test('GraphQL: register refuses a short password with BAD_REQUEST and without the public key with UNAUTHENTICATED', async () => {
-      const mutation = 'mutation ($input: RegisterInput!) { register(input: $input) { token } }';
+    test('GraphQL: register refuses a short password (a typed user error) and, without the public key, is UNAUTHENTICATED', async () => {
+      const mutation = 'mutation ($input: RegisterInput!) { register(input: $input) { token userErrors { field code message } } }';
       const short = await t.gql(mutation, { input: { firstName: 'A', lastName: 'B', email: 'gshort@example.com', password: 'x' } }, PUBLIC_KEY);
-      assert.equal(short.body.errors?.[0].extensions.code, 'BAD_REQUEST');
-      assert.match(short.body.errors![0].message, /at least 8/);
+      assert.equal(short.body.errors, undefined);
+      assert.equal(short.body.data.register.token, null);
+      const [refusal] = short.body.data.register.userErrors;
+      assert.deepEqual([refusal.field, refusal.code], [['input', 'password'], 'BAD_REQUEST']);
+      assert.match(refusal.message, /at least 8/);
+      const taken = await t.activeUser();
+      const again = await t.gql(mutation, { input: { firstName: 'A', lastName: 'B', email: taken.email, password: 'password123' } }, PUBLIC_KEY);
+      assert.equal(again.body.data.register.userErrors[0].code, 'ALREADY_EXISTS');
       const noKey = await t.gql(mutation, { input: { firstName: 'A', lastName: 'B', email: 'gnokey@example.com', password: 'password123' } });
       assert.equal(noKey.body.errors?.[0].extensions.code, 'UNAUTHENTICATED');
     });

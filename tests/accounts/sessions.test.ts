@@ -90,11 +90,12 @@ for (const db of testDatabases()) {
       const login = await t.gql('mutation ($i: LoginInput!) { login(input: $i) { token user { id } } }', { i: { email: user.email, password: user.password } });
       assert.equal(login.body.data.login.user.id, user.id);
       const auth = `Bearer ${login.body.data.login.token}`;
-      assert.equal((await t.gql('mutation { logout }', {}, auth)).body.data.logout, true);
-      const after = await t.gql('{ me { id } }', {}, auth);
+      assert.deepEqual((await t.gql('mutation { logout { done userErrors { code } } }', {}, auth)).body.data.logout, { done: true, userErrors: [] });
+      const after = await t.gql('{ viewer { id } }', {}, auth);
       assert.equal(after.body.errors?.[0].extensions.code, 'UNAUTHENTICATED');
-      const bad = await t.gql('mutation ($i: LoginInput!) { login(input: $i) { token } }', { i: { email: user.email, password: 'nope' } });
-      assert.equal(bad.body.errors?.[0].extensions.code, 'UNAUTHENTICATED');
+      const bad = await t.gql('mutation ($i: LoginInput!) { login(input: $i) { token userErrors { code message } } }', { i: { email: user.email, password: 'nope' } });
+      assert.equal(bad.body.data.login.token, null);
+      assert.equal(bad.body.data.login.userErrors[0].code, 'UNAUTHENTICATED', 'a wrong password is a typed user error');
     });
   });
 

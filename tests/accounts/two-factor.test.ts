@@ -81,15 +81,15 @@ for (const db of testDatabases()) {
       assert.equal((await t.login(user.email, user.password)).status, 200);
     });
 
-    test('GraphQL: login without the code reports is_2fa_enabled in extensions', async () => {
+    test('GraphQL: login without the code answers the user error TWO_FACTOR_REQUIRED', async () => {
       const user = await t.activeUser();
       const auth = user.token;
       const code = await t.otp(user.email, 'TWO_FACTOR_AUTH');
-      const on = await t.gql('mutation ($u: ID!, $c: String!) { enableTwoFactor(userId: $u, code: $c) }', { u: user.id, c: code }, auth);
-      assert.equal(on.body.data.enableTwoFactor, true);
-      const login = await t.gql('mutation ($i: LoginInput!) { login(input: $i) { token } }', { i: { email: user.email, password: user.password } });
-      assert.equal(login.body.errors?.[0].extensions.code, 'UNAUTHENTICATED');
-      assert.deepEqual(login.body.errors?.[0].extensions.data, { is_2fa_enabled: true });
+      const on = await t.gql('mutation ($c: String!) { enableTwoFactor(input: { code: $c }) { user { is2faEnabled } } }', { c: code }, auth);
+      assert.equal(on.body.data.enableTwoFactor.user.is2faEnabled, true);
+      const login = await t.gql('mutation ($i: LoginInput!) { login(input: $i) { token userErrors { code message } } }', { i: { email: user.email, password: user.password } });
+      assert.equal(login.body.data.login.token, null);
+      assert.equal(login.body.data.login.userErrors[0].code, 'TWO_FACTOR_REQUIRED');
     });
   });
 }

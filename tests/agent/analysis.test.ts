@@ -51,10 +51,25 @@ for (const db of testDatabases()) {
       const ledger = (await t.rest('GET', `/users/${user.id}/transactions?type=DEBIT`, { auth: user.token })).body.data;
       assert.equal(ledger.length, 1);
       assert.equal(ledger[0].value_in_credits, 20);
-      const gql = await t.gql('query ($u: ID!, $id: ID!) { task(userId: $u, id: $id) { status chargeTransactionId refundTransactionId attempts } }', { u: user.id, id: task.id }, user.token);
-      assert.equal(gql.body.data.task.status, 'COMPLETED');
-      assert.equal(gql.body.data.task.chargeTransactionId, ledger[0].id);
-      assert.equal(gql.body.data.task.refundTransactionId, null);
+      const gql = await t.gql(
+        `query ($id: ID!) { viewer { task(id: $id) { status charge { id valueInCredits task { id } } refund { id } attempts
+          report { kind summary confidence claims { text assessment } findings { kind severity message evidence fileName } files { fileName category image { camera software captureTime gpsLatitude } findings { kind } } raw } } } }`,
+        { id: task.id },
+        user.token,
+      );
+      const viewed = gql.body.data.viewer.task;
+      assert.equal(viewed.status, 'COMPLETED');
+      assert.deepEqual(viewed.charge, { id: ledger[0].id, valueInCredits: 20, task: { id: task.id } }, 'a task leads to its charge, and back');
+      assert.equal(viewed.refund, null);
+      const typed = viewed.report;
+      assert.equal(typed.kind, 'LOCAL_REPORT');
+      assert.equal(typed.confidence, null);
+      assert.ok(typed.claims.every((claim: { assessment: string }) => claim.assessment === 'UNVERIFIABLE'));
+      const photo = typed.files.find((file: { category: string }) => file.category === 'image');
+      assert.equal(photo.image.camera, 'Canon EOS 80D');
+      assert.ok(typed.findings.some((f: { kind: string; severity: string; fileName: string }) => f.kind === 'EDITED' && f.severity === 'WARNING' && f.fileName === photo.fileName));
+      assert.deepEqual(typed.findings.map((f: { severity: string }) => f.severity), [...typed.findings.map((f: { severity: string }) => f.severity)].sort((a, b) => ['ALERT', 'WARNING', 'INFO'].indexOf(a) - ['ALERT', 'WARNING', 'INFO'].indexOf(b)), 'most severe first');
+      assert.equal(typed.raw.kind, 'local-report', 'the stored report stays available, untyped');
       assert.equal(await balance(user), 80, 'charged once');
     });
 
@@ -62,12 +77,12 @@ for (const db of testDatabases()) {
       const user = await t.activeUser();
       await grantCredits(t, user.id, 40);
       const start = await t.gql(
-        'mutation ($u: ID!, $i: AnalysisInput!) { startAnalysis(userId: $u, input: $i) { id status cost inputs { fileName category } } }',
-        { u: user.id, i: { prompt: 'Is this true?', files: [{ name: 'claim.txt', contentBase64: Buffer.from('Unemployment fell to 3.2% in March 2024.').toString('base64') }] } },
+        'mutation ($i: StartAnalysisInput!) { startAnalysis(input: $i) { task { id status cost inputs { fileName category } } userErrors { code } } }',
+        { i: { prompt: 'Is this true?', files: [{ name: 'claim.txt', contentBase64: Buffer.from('Unemployment fell to 3.2% in March 2024.').toString('base64') }] } },
         user.token,
       );
       assert.equal(start.body.errors, undefined, JSON.stringify(start.body.errors));
-      const first = start.body.data.startAnalysis;
+      const first = start.body.data.startAnalysis.task;
       assert.deepEqual(first.inputs, [{ fileName: 'claim.txt', category: 'document/text' }]);
       await waitForTask(t, user, first.id);
       const second = await postAnalysis(t, user, {}, { prompt: 'Only a question: did it rain in Paris on 2 June 2024?' });

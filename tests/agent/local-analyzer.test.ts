@@ -15,6 +15,8 @@ function finding(result: AnalysisResult, fileName: string): FileFinding {
   return found;
 }
 
+const messages = (file: FileFinding) => file.findings.map((f) => f.message);
+
 describe('extraction', () => {
   test('a JPEG gives its EXIF camera, software, capture time, GPS and dimensions', async () => {
     const file = await extractFile(upload('eiffel.jpg', jpegWithExif()));
@@ -107,13 +109,23 @@ describe('local analyzer', () => {
     assert.equal(photo.facts.camera, 'Canon EOS 80D');
     assert.equal(photo.facts.software, EXIF.software);
     assert.equal(photo.facts.capture_time, '2023-06-01T10:20:30');
-    assert.deepEqual(photo.flags, [
+    assert.deepEqual(messages(photo), [
       `edited with ${EXIF.software}`,
       'modified on 2023-06-05, after capture on 2023-06-01',
       'GPS location present (48.85822, 2.29450)',
       'capture date 2023-06-01 is after the date claimed in the prompt ("on 12 March 2021")',
     ]);
-    assert.deepEqual(finding(result, 'plain.jpg').flags, [
+    assert.deepEqual(
+      photo.findings.map((f) => [f.kind, f.severity, f.evidence]),
+      [
+        ['edited', 'warning', EXIF.software],
+        ['modified-after-capture', 'warning', photo.facts.modify_time],
+        ['gps-present', 'info', '48.85822, 2.29450'],
+        ['later-than-claimed', 'alert', '2023-06-01T10:20:30'],
+      ],
+      'each finding is typed: kind, severity and the evidence that raised it',
+    );
+    assert.deepEqual(messages(finding(result, 'plain.jpg')), [
       'no camera metadata (possibly stripped, a screenshot, or generated)',
       'no capture time recorded',
     ]);
@@ -138,10 +150,10 @@ describe('local analyzer', () => {
     const clip = finding(result, 'clip.mp4');
     assert.equal(clip.facts.encoder, 'Lavf59.27.100');
     assert.equal(clip.facts.creation_time, '2024-03-01T10:00:00.000Z');
-    assert.deepEqual(clip.flags, ['re-encoded by Lavf59.27.100']);
+    assert.deepEqual(messages(clip), ['re-encoded by Lavf59.27.100']);
     const voice = finding(result, 'voice.wav');
     assert.equal(voice.facts.duration_seconds, 2);
-    assert.deepEqual(voice.flags, ['no creation time recorded']);
+    assert.deepEqual(messages(voice), ['no creation time recorded']);
   });
 
   test('a creation date after the claimed date is flagged for media too', async () => {
@@ -149,7 +161,7 @@ describe('local analyzer', () => {
       prompt: 'This clip was filmed in January 2023.',
       files: [await extractFile(upload('clip.mp4', committedFixture('clip.mp4')))],
     });
-    assert.ok(finding(result, 'clip.mp4').flags.includes('creation date 2024-03-01 is after the date claimed in the prompt ("January 2023")'));
+    assert.ok(messages(finding(result, 'clip.mp4')).includes('creation date 2024-03-01 is after the date claimed in the prompt ("January 2023")'));
   });
 
   test('documents and text: statistics and checkable claims, each with its source file', async () => {
@@ -175,16 +187,16 @@ describe('local analyzer', () => {
     const notes = finding(result, 'notes.txt');
     assert.equal(notes.facts.words, 18);
     assert.equal(notes.facts.sentences, 4);
-    assert.deepEqual(notes.flags, []);
+    assert.deepEqual(messages(notes), []);
     const bridge = finding(result, 'bridge.pdf');
     assert.equal(bridge.facts.pages, 1);
     assert.equal(bridge.facts.words, 14);
-    assert.deepEqual(bridge.flags, ['modified on 2024-02-02, after creation on 2020-01-15']);
+    assert.deepEqual(messages(bridge), ['modified on 2024-02-02, after creation on 2020-01-15']);
   });
 
   test('a file whose name hides another format is flagged', async () => {
     const result = await analyzeUploads(local, '', [upload('photo.jpg', committedFixture('tiny.png'))]);
-    assert.equal(finding(result, 'photo.jpg').flags[0], 'named .jpg but the content is .png');
+    assert.equal(messages(finding(result, 'photo.jpg'))[0], 'named .jpg but the content is .png');
     assert.equal(finding(result, 'photo.jpg').facts.width, 8);
   });
 

@@ -143,8 +143,10 @@ describe('OpenAI-compatible provider', () => {
     );
     assert.deepEqual(result.sources, ['https://example.org/exif', 'EXIF DateTimeOriginal', 'https://en.wikipedia.org/wiki/Golden_Gate_Bridge']);
     const photo = result.files.find((file) => file.fileName === 'eiffel.jpg')!;
-    assert.ok(photo.flags.includes(`edited with ${EXIF.software}`), 'offline flags are kept');
-    assert.ok(photo.flags.includes('lighting is inconsistent with the claimed season'), 'model flags are added');
+    const messages = (file: typeof photo) => file.findings.map((f) => f.message);
+    assert.deepEqual(photo.findings.at(-1), { kind: 'model-observation', severity: 'warning', message: 'lighting is inconsistent with the claimed season', evidence: null });
+    assert.ok(messages(photo).includes(`edited with ${EXIF.software}`), 'offline flags are kept');
+    assert.ok(messages(photo).includes('lighting is inconsistent with the claimed season'), 'model flags are added');
     assert.match(result.disclaimer, /clara-test-model/);
   });
 

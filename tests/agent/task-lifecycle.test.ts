@@ -52,9 +52,9 @@ for (const db of testDatabases()) {
       assert.equal(rows.filter((r) => r.type === 'DEBIT').length, 1);
       assert.equal(rows.filter((r) => r.type === 'CREDIT' && /Refund/.test(r.description)).length, 1);
       assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: user.token })).body.data.credits, 20);
-      const gql = await t.gql('query ($u: ID!, $id: ID!) { task(userId: $u, id: $id) { refundTransactionId attempts } }', { u: user.id, id: done.id }, user.token);
-      assert.ok(gql.body.data.task.refundTransactionId);
-      assert.equal(gql.body.data.task.attempts, 2);
+      const gql = await t.gql('query ($id: ID!) { node(id: $id) { ... on Task { refund { valueInCredits type } attempts } } }', { id: done.id }, user.token);
+      assert.deepEqual(gql.body.data.node.refund, { valueInCredits: 20, type: 'CREDIT' });
+      assert.equal(gql.body.data.node.attempts, 2);
     });
 
     test('a final model error (401) fails at once, refunded once', async () => {
@@ -158,9 +158,9 @@ for (const db of testDatabases()) {
       startWorker();
       const done = await waitForTask(t, user, task.id, 60_000);
       assert.equal(done.status, 'completed');
-      const gql = await t.gql('query ($u: ID!, $id: ID!) { task(userId: $u, id: $id) { attempts refundTransactionId } }', { u: user.id, id: task.id }, user.token);
-      assert.ok(gql.body.data.task.attempts >= 2, `attempts ${gql.body.data.task.attempts}`);
-      assert.equal(gql.body.data.task.refundTransactionId, null);
+      const gql = await t.gql('query ($id: ID!) { viewer { task(id: $id) { attempts refund { id } } } }', { id: task.id }, user.token);
+      assert.ok(gql.body.data.viewer.task.attempts >= 2, `attempts ${gql.body.data.viewer.task.attempts}`);
+      assert.equal(gql.body.data.viewer.task.refund, null);
       const rows = await ledger(t, user);
       assert.equal(rows.filter((r) => r.type === 'DEBIT').length, 1, 'charged once');
       assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: user.token })).body.data.credits, 30);

@@ -54,11 +54,14 @@ for (const db of testDatabases()) {
       assert.match(purchase.description, /bought 500 credits for 5\.00 USD/);
       assert.match(purchase.created_at, RFC1123);
 
-      const gql = await t.gql('query ($id: ID!) { me { credits } transactions(userId: $id) { edges { node { kind balanceAfter valueInFiat reference } } } }', { id: user.id }, user.token);
-      assert.equal(gql.body.data.me.credits, 500);
-      assert.equal(gql.body.data.transactions.edges[0].node.kind, 'PURCHASE');
-      assert.equal(gql.body.data.transactions.edges[0].node.balanceAfter, 500);
-      assert.match(gql.body.data.transactions.edges[0].node.reference, /^purchase_/);
+      const gql = await t.gql('{ viewer { credits transactions { edges { node { kind balanceAfter valueInFiat { amount currencyCode minorUnits } reference task { id } } } } } }', {}, user.token);
+      assert.equal(gql.body.data.viewer.credits, 500);
+      const [row] = gql.body.data.viewer.transactions.edges.map((edge: { node: any }) => edge.node);
+      assert.equal(row.kind, 'PURCHASE');
+      assert.equal(row.balanceAfter, 500);
+      assert.deepEqual(row.valueInFiat, { amount: '5.00', currencyCode: 'USD', minorUnits: 500 }, 'money is exact, never a float');
+      assert.equal(row.task, null);
+      assert.match(row.reference, /^purchase_/);
     });
 
     test('the Stripe customer is created once and reused', async () => {
@@ -99,9 +102,16 @@ for (const db of testDatabases()) {
       assert.equal((await t.rest('POST', '/stripe/buy', { auth: user.token, rawBody: '{"amount": ' })).status, 400);
       assert.equal((await t.rest('POST', '/stripe/buy', { auth: user.token })).status, 400);
       assert.equal(t.stripe.requests.length, before, 'no request reached Stripe');
-      const gql = await t.gql('mutation { buyCredits(amount: 3) { url } }', {}, user.token);
-      assert.equal(gql.body.errors?.[0].extensions.code, 'NOT_FOUND');
+      for (const [amount, code] of [['3', 'NOT_FOUND'], ['5.001', 'BAD_REQUEST'], ['0', 'NOT_FOUND']]) {
+        const gql = await t.gql('mutation ($a: Decimal!) { buyCredits(input: { amount: $a }) { checkout { url } userErrors { field code message } } }', { a: amount }, user.token);
+        assert.equal(gql.body.data.buyCredits.checkout, null, amount);
+        assert.equal(gql.body.data.buyCredits.userErrors[0].code, code, amount);
+      }
+      const float = await t.gql('mutation { buyCredits(input: { amount: 5.5 }) { checkout { url } } }', {}, user.token);
+      assert.equal(float.status, 400, 'a float is not a Decimal');
       assert.equal(t.stripe.requests.length, before);
+      const ok = await t.gql('mutation { buyCredits(input: { amount: "12.34", returnPath: "/billing" }) { checkout { valueInCredits valueInFiat { amount currencyCode } } userErrors { code } } }', {}, user.token);
+      assert.deepEqual(ok.body.data.buyCredits, { checkout: { valueInCredits: 1234, valueInFiat: { amount: '12.34', currencyCode: 'USD' } }, userErrors: [] });
     });
 
     test('buying needs an active account and a user or API key token', async () => {
@@ -121,8 +131,8 @@ for (const db of testDatabases()) {
       assert.equal(res.status, 200);
       assert.deepEqual(res.body.data, [{ lower_limit: 5, upper_limit: 10000, rate: 100 }]);
       assert.equal((await t.rest('GET', '/stripe/rate')).status, 401);
-      const gql = await t.gql('{ stripeRate { lowerLimit upperLimit rate } }', {}, user.token);
-      assert.deepEqual(gql.body.data.stripeRate, [{ lowerLimit: 5, upperLimit: 10000, rate: 100 }]);
+      const gql = await t.gql('{ stripeRate { lowerLimit { amount currencyCode } upperLimit { amount minorUnits } rate } }', {}, user.token);
+      assert.deepEqual(gql.body.data.stripeRate, [{ lowerLimit: { amount: '5.00', currencyCode: 'USD' }, upperLimit: { amount: '10000.00', minorUnits: 1_000_000 }, rate: 100 }]);
     });
 
     test('portal: a billing portal session for the user’s customer', async () => {
@@ -136,8 +146,8 @@ for (const db of testDatabases()) {
       assert.equal(portal.params.return_url, 'https://app.clara.test/settings');
       const page = await fetch(res.body.data.url);
       assert.equal(page.status, 200);
-      const gql = await t.gql('mutation { portal { url } }', {}, user.token);
-      assert.match(gql.body.data.portal.url, /\/portal\/bps_/);
+      const gql = await t.gql('mutation { portal { portal { url } } }', {}, user.token);
+      assert.match(gql.body.data.portal.portal.url, /\/portal\/bps_/);
     });
 
     test('a Stripe outage is a 503 and leaves the balance alone', async () => {

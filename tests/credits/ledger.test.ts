@@ -91,35 +91,42 @@ for (const db of testDatabases()) {
 
     test('admin: adjustCredits needs the bare admin key and writes a ledger row with the reason', async () => {
       const user = await t.activeUser();
-      const mutation = 'mutation ($u: ID!, $a: Int!, $r: String!) { adjustCredits(userId: $u, amount: $a, reason: $r) { type kind valueInCredits valueInFiat balanceAfter description } }';
-      const granted = await t.gql(mutation, { u: user.id, a: 10, r: 'welcome bonus' }, ADMIN_KEY);
+      const adjust = 'mutation ($u: ID!, $a: Int!, $r: String!) { adjustCredits(input: { userId: $u, amount: $a, reason: $r }) { transaction { type kind valueInCredits valueInFiat { amount } balanceAfter description } userErrors { code message } } }';
+      /** The payload's row, or the first user error as a GraphQL-error-like shape, so each case reads the same. */
+      const run = async (variables: Record<string, unknown>, auth: string) => {
+        const res = await t.gql(adjust, variables, auth);
+        const payload = res.body.data?.adjustCredits;
+        const refusal = payload?.userErrors?.[0];
+        return { body: { data: { adjustCredits: payload?.transaction }, errors: res.body.errors ?? (refusal ? [{ message: refusal.message, extensions: { code: refusal.code } }] : undefined) } };
+      };
+      const granted = await run({ u: user.id, a: 10, r: 'welcome bonus' }, ADMIN_KEY);
       assert.equal(granted.body.errors, undefined, JSON.stringify(granted.body.errors));
       assert.deepEqual(granted.body.data.adjustCredits, {
-        type: 'CREDIT', kind: 'ADMIN', valueInCredits: 10, valueInFiat: 0.1, balanceAfter: 10, description: 'Admin updated credits from 0 to 10: welcome bonus',
+        type: 'CREDIT', kind: 'ADMIN', valueInCredits: 10, valueInFiat: { amount: '0.10' }, balanceAfter: 10, description: 'Admin updated credits from 0 to 10: welcome bonus',
       });
-      const removed = await t.gql(mutation, { u: user.id, a: -4, r: 'correction' }, ADMIN_KEY);
+      const removed = await run({ u: user.id, a: -4, r: 'correction' }, ADMIN_KEY);
       assert.equal(removed.body.data.adjustCredits.type, 'DEBIT');
       assert.equal(removed.body.data.adjustCredits.balanceAfter, 6);
 
-      const asUser = await t.gql(mutation, { u: user.id, a: 1000, r: 'free money' }, user.token);
+      const asUser = await run({ u: user.id, a: 1000, r: 'free money' }, user.token);
       assert.equal(asUser.body.errors?.[0].extensions.code, 'UNAUTHENTICATED');
-      const asPublic = await t.gql(mutation, { u: user.id, a: 1000, r: 'free money' }, 'test_public_api_key');
+      const asPublic = await run({ u: user.id, a: 1000, r: 'free money' }, 'test_public_api_key');
       assert.equal(asPublic.body.errors?.[0].extensions.code, 'UNAUTHENTICATED');
-      const huge = await t.gql(mutation, { u: user.id, a: 2_000_000_000, r: 'too large' }, ADMIN_KEY);
+      const huge = await run({ u: user.id, a: 2_000_000_000, r: 'too large' }, ADMIN_KEY);
       assert.equal(huge.body.errors?.[0].extensions.code, 'BAD_REQUEST');
-      await t.gql(mutation, { u: user.id, a: 1_000_000_000, r: 'big' }, ADMIN_KEY);
-      const overflow = await t.gql(mutation, { u: user.id, a: 1_000_000_000, r: 'bigger' }, ADMIN_KEY);
+      await run({ u: user.id, a: 1_000_000_000, r: 'big' }, ADMIN_KEY);
+      const overflow = await run({ u: user.id, a: 1_000_000_000, r: 'bigger' }, ADMIN_KEY);
       assert.equal(overflow.body.errors, undefined);
-      const beyond = await t.gql(mutation, { u: user.id, a: 1_000_000_000, r: 'beyond the integer range' }, ADMIN_KEY);
+      const beyond = await run({ u: user.id, a: 1_000_000_000, r: 'beyond the integer range' }, ADMIN_KEY);
       assert.equal(beyond.body.errors?.[0].extensions.code, 'BAD_REQUEST', JSON.stringify(beyond.body));
-      for (let i = 0; i < 2; i++) await t.gql(mutation, { u: user.id, a: -1_000_000_000, r: 'back' }, ADMIN_KEY);
-      const tooMuch = await t.gql(mutation, { u: user.id, a: -7, r: 'too much' }, ADMIN_KEY);
+      for (let i = 0; i < 2; i++) await run({ u: user.id, a: -1_000_000_000, r: 'back' }, ADMIN_KEY);
+      const tooMuch = await run({ u: user.id, a: -7, r: 'too much' }, ADMIN_KEY);
       assert.equal(tooMuch.body.errors?.[0].extensions.code, 'INSUFFICIENT_CREDITS');
-      const nobody = await t.gql(mutation, { u: newId('user'), a: 5, r: 'x' }, ADMIN_KEY);
+      const nobody = await run({ u: newId('user'), a: 5, r: 'x' }, ADMIN_KEY);
       assert.equal(nobody.body.errors?.[0].extensions.code, 'NOT_FOUND');
-      const zero = await t.gql(mutation, { u: user.id, a: 0, r: 'x' }, ADMIN_KEY);
+      const zero = await run({ u: user.id, a: 0, r: 'x' }, ADMIN_KEY);
       assert.equal(zero.body.errors?.[0].extensions.code, 'BAD_REQUEST');
-      const noReason = await t.gql(mutation, { u: user.id, a: 5, r: '  ' }, ADMIN_KEY);
+      const noReason = await run({ u: user.id, a: 5, r: '  ' }, ADMIN_KEY);
       assert.equal(noReason.body.errors?.[0].extensions.code, 'BAD_REQUEST');
       assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: user.token })).body.data.credits, 6);
     });

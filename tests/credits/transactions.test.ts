@@ -5,7 +5,9 @@ import { newId } from '../../src/core/ids';
 import { testDatabases } from '../helpers/database';
 import { TestApp } from '../helpers/harness';
 
-const PAGE = 'query ($u: ID!, $first: Int, $after: String, $type: TransactionType) { transactions(userId: $u, first: $first, after: $after, type: $type) { edges { cursor node { id type valueInCredits } } pageInfo { hasNextPage endCursor } } }';
+const PAGE = `query ($first: Int, $after: String, $last: Int, $before: String, $type: TransactionType) { viewer {
+  transactions(first: $first, after: $after, last: $last, before: $before, type: $type) {
+    edges { cursor node { id type valueInCredits } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } totalCount } } }`;
 
 for (const db of testDatabases()) {
   describe(`transactions: paging and ownership (${db})`, () => {
@@ -62,9 +64,12 @@ for (const db of testDatabases()) {
       let after: string | null = null;
       let pages = 0;
       for (;;) {
-        const res: any = await t.gql(PAGE, { u: owner.id, first: 7, after }, owner.token);
+        const res: any = await t.gql(PAGE, { first: 7, after }, owner.token);
         assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
-        const { edges, pageInfo } = res.body.data.transactions;
+        const { edges, pageInfo, totalCount } = res.body.data.viewer.transactions;
+        assert.equal(totalCount, 45);
+        assert.equal(pageInfo.hasPreviousPage, after !== null);
+        assert.equal(pageInfo.startCursor, edges[0].cursor);
         seen.push(...edges.map((e: any) => e.node.id));
         pages++;
         if (!pageInfo.hasNextPage) break;
@@ -74,19 +79,45 @@ for (const db of testDatabases()) {
       assert.equal(pages, 7);
       assert.deepEqual(seen, all.map((tx) => tx.id));
 
-      const credits = await t.gql(PAGE, { u: owner.id, first: 100, type: 'CREDIT' }, owner.token);
-      assert.deepEqual(credits.body.data.transactions.edges.map((e: any) => e.node.id), all.filter((tx) => tx.type === 'CREDIT').map((tx) => tx.id));
-      const secondCredits = await t.gql(PAGE, { u: owner.id, first: 5, type: 'CREDIT', after: credits.body.data.transactions.edges[4].cursor }, owner.token);
-      assert.deepEqual(secondCredits.body.data.transactions.edges.map((e: any) => e.node.id), all.filter((tx) => tx.type === 'CREDIT').slice(5, 10).map((tx) => tx.id));
+      const credits = await t.gql(PAGE, { first: 100, type: 'CREDIT' }, owner.token);
+      const creditIds = all.filter((tx) => tx.type === 'CREDIT').map((tx) => tx.id);
+      assert.deepEqual(credits.body.data.viewer.transactions.edges.map((e: any) => e.node.id), creditIds);
+      assert.equal(credits.body.data.viewer.transactions.totalCount, creditIds.length, 'totalCount counts with the filter');
+      const secondCredits = await t.gql(PAGE, { first: 5, type: 'CREDIT', after: credits.body.data.viewer.transactions.edges[4].cursor }, owner.token);
+      assert.deepEqual(secondCredits.body.data.viewer.transactions.edges.map((e: any) => e.node.id), creditIds.slice(5, 10));
+    });
+
+    test('GraphQL: walking backward with last/before visits every transaction once, pages in newest-first order', async () => {
+      const seen: string[] = [];
+      let before: string | undefined;
+      for (;;) {
+        const res: any = await t.gql(PAGE, { last: 10, before }, owner.token);
+        assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+        const { edges, pageInfo } = res.body.data.viewer.transactions;
+        seen.unshift(...edges.map((e: any) => e.node.id));
+        assert.equal(pageInfo.hasNextPage, before !== undefined);
+        if (!pageInfo.hasPreviousPage) break;
+        before = pageInfo.startCursor;
+      }
+      assert.deepEqual(seen, all.map((tx) => tx.id));
+      // From the middle: the 5 items just newer than the 20th, in list order.
+      const middle = await t.gql(PAGE, { last: 5, before: (await t.gql(PAGE, { first: 20 }, owner.token)).body.data.viewer.transactions.pageInfo.endCursor }, owner.token);
+      assert.deepEqual(middle.body.data.viewer.transactions.edges.map((e: any) => e.node.id), all.slice(14, 19).map((tx) => tx.id));
     });
 
     test('GraphQL: bad cursors and page sizes get BAD_REQUEST', async () => {
       for (const variables of [{ after: 'not-a-cursor' }, { first: 0 }, { first: 101 }, { after: Buffer.from('2026-01-01T00:00:00.000Z|user_x').toString('base64url') }, { after: Buffer.from(`-200000-01-01T00:00:00.000Z|transaction_${'a'.repeat(32)}`).toString('base64url') }]) {
-        const res = await t.gql(PAGE, { u: owner.id, ...variables }, owner.token);
+        const res = await t.gql(PAGE, variables, owner.token);
         assert.equal(res.body.errors?.[0].extensions.code, 'BAD_REQUEST', JSON.stringify(variables));
       }
-      const both = await t.gql('query ($u: ID!) { transactions(userId: $u, after: "x", offset: 1) { pageInfo { hasNextPage } } }', { u: owner.id }, owner.token);
+      for (const variables of [{ last: 0 }, { last: 101 }, { first: 5, last: 5 }, { before: 'not-a-cursor' }, { before: Buffer.from(`2026-01-01T00:00:00.000Z|task_${'a'.repeat(32)}`).toString('base64url') }]) {
+        const res = await t.gql(PAGE, variables, owner.token);
+        assert.equal(res.body.errors?.[0].extensions.code, 'BAD_REQUEST', JSON.stringify(variables));
+      }
+      const both = await t.gql('{ viewer { transactions(after: "x", offset: 1) { pageInfo { hasNextPage } } } }', {}, owner.token);
       assert.equal(both.body.errors?.[0].extensions.code, 'BAD_REQUEST');
+      const edge = await t.gql(PAGE, { first: 100 }, owner.token);
+      assert.equal(edge.body.data.viewer.transactions.edges.length, 45, 'the largest page is allowed');
     });
 
     test('one transaction: the documented shape for its owner, 403/404 for anyone else', async () => {
@@ -103,10 +134,12 @@ for (const db of testDatabases()) {
       assert.equal((await t.rest('GET', `/users/${newId('user')}/transactions`, { auth: stranger.token })).status, 404);
       assert.equal((await t.rest('GET', `/users/${owner.id}/transactions/transaction_nothex`, { auth: owner.token })).status, 404);
       assert.equal((await t.rest('GET', `/users/${owner.id}/transactions`)).status, 401);
-      const gql = await t.gql('query ($u: ID!, $id: ID!) { transaction(userId: $u, id: $id) { id } }', { u: owner.id, id: mine.id }, stranger.token);
+      const gql = await t.gql('query ($u: ID!, $id: ID!) { user(id: $u) { transaction(id: $id) { id } } }', { u: owner.id, id: mine.id }, stranger.token);
       assert.equal(gql.body.errors?.[0].extensions.code, 'FORBIDDEN');
-      const theirs = await t.gql(PAGE, { u: stranger.id }, stranger.token);
-      assert.equal(theirs.body.data.transactions.edges.length, 1);
+      const viaViewer = await t.gql('query ($id: ID!) { viewer { transaction(id: $id) { id } } }', { id: mine.id }, stranger.token);
+      assert.equal(viaViewer.body.data.viewer.transaction, null, "someone else's id is not found, never shown");
+      const theirs = await t.gql(PAGE, {}, stranger.token);
+      assert.equal(theirs.body.data.viewer.transactions.edges.length, 1);
     });
 
     test('an API key token reads its user’s transactions', async () => {

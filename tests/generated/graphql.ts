@@ -2,6 +2,23 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** The stable error codes of Clara, shared by GraphQL, REST and MCP (README: "Error codes"). */
+export type ErrorCode =
+  | 'ALREADY_EXISTS'
+  | 'BAD_REQUEST'
+  | 'CONFLICT'
+  | 'FORBIDDEN'
+  | 'INSUFFICIENT_CREDITS'
+  | 'INTERNAL'
+  | 'METHOD_NOT_ALLOWED'
+  | 'NOT_FOUND'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'RATE_LIMITED'
+  | 'TWO_FACTOR_REQUIRED'
+  | 'UNAUTHENTICATED'
+  | 'UNAVAILABLE'
+  | 'UNPROCESSABLE';
+
 export type LoginInput = {
   /** The second-factor code, when 2FA is on. */
   code?: string | null | undefined;
@@ -14,14 +31,14 @@ export type TwoFactorMethod =
   | 'EMAIL'
   | 'TOTP';
 
-export type MeQueryVariables = Exact<{ [key: string]: never; }>;
+export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type MeQuery = { me: { id: string, email: string, firstName: string, lastName: string | null, credits: number, isActive: boolean, is2faEnabled: boolean, twoFactorMethod: TwoFactorMethod | null, isDarkMode: boolean, createdAt: string, updatedAt: string } };
+export type ViewerQuery = { viewer: { id: string, email: string, firstName: string, lastName: string | null, credits: number, isActive: boolean, is2faEnabled: boolean, twoFactorMethod: TwoFactorMethod | null, isDarkMode: boolean, createdAt: string, updatedAt: string } };
 
 export type LoginMutationVariables = Exact<{
   input: LoginInput;
 }>;
 
 
-export type LoginMutation = { login: { token: string, user: { id: string, email: string } } };
+export type LoginMutation = { login: { token: string | null, user: { id: string, email: string } | null, userErrors: Array<{ field: Array<string> | null, code: ErrorCode, message: string }> } };

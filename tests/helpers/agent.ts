@@ -12,7 +12,7 @@ export async function postAnalysis(t: TestApp, user: { id: string; token: string
 
 /** Gives the user credits the way an operator does (a ledger row through the admin mutation). */
 export async function grantCredits(t: TestApp, userId: string, amount: number): Promise<void> {
-  const res = await t.gql('mutation ($u: ID!, $a: Int!) { adjustCredits(userId: $u, amount: $a, reason: "test credits") { id } }', { u: userId, a: amount }, 'test_admin_api_key');
+  const res = await t.gql('mutation ($input: AdjustCreditsInput!) { adjustCredits(input: $input) { transaction { id } userErrors { code message } } }', { input: { userId, amount, reason: 'test credits' } }, 'test_admin_api_key');
   if (res.body.errors) throw new Error(JSON.stringify(res.body.errors));
 }
 

@@ -49,12 +49,14 @@ describe(`MCP tools for credits and the agent (${db})`, () => {
       task = await call('tasks_view', { id: started.id });
     }
     assert.equal(task.status, 'COMPLETED');
-    assert.match(JSON.stringify(task.result), /1932/);
+    assert.match(JSON.stringify(task.report.claims), /1932/);
+    assert.equal(task.report.kind, 'LOCAL_REPORT');
     const page = await call('tasks_list', { limit: 5 });
     assert.equal(page.tasks[0].id, started.id);
     const ledger = await call('transactions_list', { type: 'DEBIT' });
     assert.equal(ledger.transactions.length, 1);
-    assert.equal(ledger.transactions[0].reference, started.id);
+    assert.deepEqual(ledger.transactions[0].task, { id: started.id, status: 'COMPLETED' });
+    assert.deepEqual(ledger.transactions[0].valueInFiat, { amount: '0.20', currencyCode: 'USD' });
     assert.equal((await call('transactions_view', { id: ledger.transactions[0].id })).valueInCredits, 20);
     assert.equal((await call('user_view')).credits, 30);
     assert.ok(userId);

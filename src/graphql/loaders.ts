@@ -1,0 +1,38 @@
+import DataLoader from 'dataloader';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Task } from '../agent/task.entity';
+import { Transaction } from '../credits/transaction.entity';
+
+/**
+ * Per-request batching of the objects nested fields lead to (a transaction's task, a task's charge and
+ * refund): a page of 100 rows asks once per type, not once per row. Every load is scoped to the caller, so
+ * a loader can never hand out someone else's row. Built lazily: most requests need none.
+ */
+export class RequestLoaders {
+  private taskLoader?: DataLoader<string, Task | null>;
+  private transactionLoader?: DataLoader<string, Transaction | null>;
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly ownerId: string | null,
+  ) {}
+
+  get tasks(): DataLoader<string, Task | null> {
+    this.taskLoader ??= this.byId(Task);
+    return this.taskLoader;
+  }
+
+  get transactions(): DataLoader<string, Transaction | null> {
+    this.transactionLoader ??= this.byId(Transaction);
+    return this.transactionLoader;
+  }
+
+  private byId<T extends Task | Transaction>(entity: new () => T): DataLoader<string, T | null> {
+    return new DataLoader(async (ids) => {
+      if (!this.ownerId) return ids.map(() => null);
+      const rows = (await this.em.find(entity as never, { id: { $in: [...ids] }, user: this.ownerId } as never)) as T[];
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byId.get(id) ?? null);
+    });
+  }
+}

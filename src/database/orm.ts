@@ -6,7 +6,8 @@ import { entities } from './entities';
 /** The project root; this file runs compiled from dist/src/database. */
 const root = join(__dirname, '..', '..', '..');
 
-export function ormOptions(clientUrl: string, poolMax = 10): Options {
+/** `extra` overrides the options (tests use it to observe the SQL a request runs). */
+export function ormOptions(clientUrl: string, poolMax = 10, extra: Partial<Options> = {}): Options {
   return {
     driver: PostgreSqlDriver,
     clientUrl,
@@ -28,11 +29,12 @@ export function ormOptions(clientUrl: string, poolMax = 10): Options {
       emit: 'ts',
       snapshot: false,
     },
+    ...extra,
   };
 }
 
-export async function openDatabase(clientUrl: string, poolMax?: number): Promise<MikroORM> {
-  return MikroORM.init(ormOptions(clientUrl, poolMax));
+export async function openDatabase(clientUrl: string, poolMax?: number, extra?: Partial<Options>): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(clientUrl, poolMax, extra));
 }
 
 /** Brings the schema up to date; the same migrations run on the embedded and on a real PostgreSQL. */

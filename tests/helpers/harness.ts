@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/core/config';
@@ -31,7 +32,14 @@ export class TestApp {
   private dropDatabase?: () => Promise<void>;
   private dataDir = mkdtempSync(join(tmpdir(), 'clara-test-'));
 
-  constructor(readonly database: DatabaseKind, readonly env: Record<string, string> = {}) {}
+  /** With `recordQueries`, every SQL statement the ORM runs (the service's own reads and writes; not pg-boss's). */
+  readonly queries: string[] = [];
+
+  constructor(
+    readonly database: DatabaseKind,
+    readonly env: Record<string, string> = {},
+    private readonly options: { recordQueries?: boolean } = {},
+  ) {}
 
   async start(): Promise<this> {
     await this.mailbox.start();
@@ -53,7 +61,15 @@ export class TestApp {
       AUTH_RATE_LIMIT_PER_IP_PER_MINUTE: '10000',
       ...this.env,
     });
-    this.orm = await openDatabase(db.url, this.database === 'embedded' ? EMBEDDED_POOL_SIZE : 10);
+    const queries = this.queries;
+    const recording = this.options.recordQueries
+      ? { debug: ['query' as const], loggerFactory: (options: LoggerOptions) => new (class extends DefaultLogger {
+          override logQuery(context: LogContext) {
+            queries.push(context.query ?? "");
+          }
+        })(options) }
+      : {};
+    this.orm = await openDatabase(db.url, this.database === 'embedded' ? EMBEDDED_POOL_SIZE : 10, recording);
     await migrate(this.orm);
     this.app = await buildApp(this.config, this.orm, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
     const address = await this.app.http.listen({ host: '127.0.0.1', port: 0 });

@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import { badRequest } from '../core/errors';
-import { encodeKeysetCursor } from '../core/paging';
 import type { Context } from '../graphql/context';
+import { toConnection } from '../graphql/pagination';
 import { SecurityEventConnection } from './security-log.types';
 
 /** GraphQL adapter over SecurityLog; the owner (user token) or the admin key may read, see graphql/permissions.ts. */
@@ -20,7 +20,6 @@ export class SecurityLogResolver {
     if (ctx.caller.kind === 'admin') await ctx.services.accounts.findById(ctx.em, userId);
     const log = ctx.services.securityLog;
     const page = offset != null ? await log.listByOffset(ctx.em, userId, { limit: first, offset }) : await log.listAfter(ctx.em, userId, { first, after });
-    const edges = page.events.map((node) => ({ cursor: encodeKeysetCursor(node), node }));
-    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    return toConnection(page.events, page.hasNextPage);
   }
 }

@@ -21,7 +21,8 @@ export class SecurityNotices {
 
   async send(user: { email: string; firstName: string }, notice: SecurityNotice, origin?: RequestOrigin): Promise<void> {
     const { subject, text } = WHAT_HAPPENED[notice];
-    const where = origin?.ip ? `\nFrom: ${origin.ip}${origin.userAgent ? ` (${origin.userAgent})` : ''}` : '';
+    // The IP only: a user agent is whatever the client sent, and has no place in a mail meant to be trusted.
+    const where = origin?.ip ? `\nFrom IP address: ${origin.ip}` : '';
     const body = `Hello ${user.firstName},\n\n${text}\n\nWhen: ${new Date().toUTCString()}${where}\n\nIf this was not you, reset your password now and review your sessions and security log.`;
     await this.deps.mailer.send({ to: user.email, subject: `${this.deps.serviceName}: ${subject}`, text: body }).catch((error: unknown) => {
       this.deps.log.error({ err: error, notice }, 'sending a security notice failed');

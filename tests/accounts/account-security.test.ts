@@ -197,7 +197,8 @@ for (const db of testDatabases()) {
       assert.equal((await t.rest('POST', `/users/${user.id}/api_key`, { auth, headers: { 'user-agent': ua } })).status, 201);
       const keyMail = await t.mailbox.nextMail(user.email, before);
       assert.match(keyMail.subject, /A new API key was created/);
-      assert.match(keyMail.text, /127\.0\.0\.1 \(Security\/1\.0\)/, 'the mail says from where');
+      assert.match(keyMail.text, /From IP address: 127\.0\.0\.1/, 'the mail says from where');
+      assert.doesNotMatch(keyMail.text, /Security\/1\.0/, 'but not the client-chosen user agent');
       // A session revoked.
       assert.equal((await t.rest('DELETE', `/users/${user.id}/sessions/${sessionIdOf(withCode)}`, { auth, headers: { 'user-agent': ua } })).status, 204);
       // The password changed while signed in: other sessions end; mailed.
@@ -298,6 +299,7 @@ for (const db of testDatabases()) {
       const asAdmin = await gql(`query ($u: ID!) { securityLog(userId: $u) { edges { node { ${LOG_FIELDS} } } } }`, { u: owner.id }, ADMIN_KEY);
       assert.equal(asAdmin.errors, undefined);
       assert.deepEqual(asAdmin.data.securityLog.edges.map((e: any) => e.node.kind), ['SIGN_IN_FAILED']);
+      assert.deepEqual((await restLog(owner.id, ADMIN_KEY)).body.data.map((e: any) => e.kind), ['SIGN_IN_FAILED'], 'the REST path too');
       const unknown = await gql('query ($u: ID!) { securityLog(userId: $u) { edges { cursor } } }', { u: `user_${'0'.repeat(32)}` }, ADMIN_KEY);
       assert.equal(unknown.errors?.[0].extensions.code, 'NOT_FOUND');
       const snoop = await restLog(owner.id, other.token);

@@ -44,16 +44,18 @@ export class SessionsService {
 
   /**
    * The one place sessions end (logout, revocation, password change, an unproven account taken over with
-   * Google): a token naming an ended session is refused on its next request. Runs in the caller's open
-   * transaction if there is one, with its security log entry. Answers the ids that ended (for caches).
+   * Google): a token naming an ended session is refused on its next request. The update and its security log entry
+   * are one transaction (the caller's, when one is open). Answers the ids that ended (for caches).
    */
   async revoke(em: EntityManager, target: SessionTarget, why: Pick<SecurityEventDetail, 'scope' | 'reason'>, origin?: RequestOrigin): Promise<string[]> {
     const where: Record<string, unknown> = { user: target.userId, revokedAt: null };
     if ('sessionId' in target) where.id = target.sessionId;
     else if (target.exceptSessionId) where.id = { $ne: target.exceptSessionId };
-    const rows: { id: string }[] = await em.createQueryBuilder(Session).update({ revokedAt: new Date() }).where(where).returning(['id']).execute('all');
-    if (rows.length) await this.deps.securityLog.write(em, target.userId, 'SESSIONS_REVOKED', origin, { ...why, count: rows.length });
-    return rows.map((row) => row.id);
+    return em.transactional(async (tx) => {
+      const rows: { id: string }[] = await tx.createQueryBuilder(Session).update({ revokedAt: new Date() }).where(where).returning(['id']).execute('all');
+      if (rows.length) await this.deps.securityLog.write(tx as EntityManager, target.userId, 'SESSIONS_REVOKED', origin, { ...why, count: rows.length });
+      return rows.map((row) => row.id);
+    });
   }
 
   /**

@@ -44,8 +44,8 @@ export class SessionsService {
 
   /**
    * The one place sessions end (logout, revocation, password change, an unproven account taken over with
-   * Google): a token naming an ended session is refused on its next request. The update and its security log entry
-   * are one transaction (the caller's, when one is open). Answers the ids that ended (for caches).
+   * Google): a token naming an ended session is refused on its next request. The update and its security
+   * log entry are one transaction (the caller's, when one is open). Answers the ids that ended (for caches).
    */
   async revoke(em: EntityManager, target: SessionTarget, why: Pick<SecurityEventDetail, 'scope' | 'reason'>, origin?: RequestOrigin): Promise<string[]> {
     const where: Record<string, unknown> = { user: target.userId, revokedAt: null };

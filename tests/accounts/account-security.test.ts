@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
+import { generate } from 'otplib';
 import { testDatabases } from '../helpers/database';
 import { GOOGLE_CLIENT_ID, GoogleIssuer } from '../helpers/google-issuer';
 import { ADMIN_KEY, basic, TestApp } from '../helpers/harness';
@@ -251,6 +252,20 @@ for (const db of testDatabases()) {
       assert.deepEqual(viaGql.data.securityLog.edges.map((e: any) => e.node.id), log.map((e) => e.id));
       const failed = viaGql.data.securityLog.edges.find((e: any) => e.node.detail.reason === 'wrong_code').node;
       assert.deepEqual(failed.detail, { method: null, reason: 'wrong_code', scope: null, count: null });
+    });
+
+    test('authenticator-app 2FA turned on and off is logged as totp, and turning it off is mailed', async () => {
+      const user = await t.activeUser();
+      const setup = await t.rest('POST', `/users/${user.id}/2fa/totp`, { auth: user.token, body: { code: await t.otp(user.email, 'TWO_FACTOR_AUTH') } });
+      const { secret } = setup.body.data;
+      assert.equal((await t.rest('POST', `/users/${user.id}/2fa/totp/confirm`, { auth: user.token, body: { code: await generate({ secret }) } })).status, 200);
+      const before = t.mailbox.countTo(user.email);
+      // The next time step's code: the confirming one is used up.
+      const off = await t.rest('DELETE', `/users/${user.id}/2fa`, { auth: user.token, body: { code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }) } });
+      assert.equal(off.status, 204);
+      assert.match((await t.mailbox.nextMail(user.email, before)).subject, /Two-factor authentication was turned off/);
+      const log = (await restLog(user.id, user.token)).body.data.map((e: any) => `${e.kind}:${e.detail.method}`);
+      assert.deepEqual(log.filter((k: string) => k.startsWith('TWO_FACTOR')).sort(), ['TWO_FACTOR_DISABLED:totp', 'TWO_FACTOR_ENABLED:totp']);
     });
 
     test('an entry is written with its change or not at all: a refused change leaves no entry', async () => {

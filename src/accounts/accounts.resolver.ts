@@ -21,22 +21,22 @@ export class AccountsResolver {
 
   @Mutation(() => AuthPayload, { description: 'Sign up (public API key). An activation code is emailed.' })
   register(@Arg('input') input: RegisterInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return ctx.services.accounts.register(ctx.em, input);
+    return ctx.services.accounts.register(ctx.em, input, ctx.origin);
   }
 
   @Mutation(() => AuthPayload, { description: 'Sign in (or up) with a Google ID token.' })
   signInWithGoogle(@Arg('idToken') idToken: string, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return ctx.services.accounts.signInWithGoogle(ctx.em, idToken);
+    return ctx.services.accounts.signInWithGoogle(ctx.em, idToken, ctx.origin);
   }
 
   @Mutation(() => AuthPayload, { description: 'Log in with email and password (and the 2FA code when 2FA is on).' })
   login(@Arg('input') input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return ctx.services.accounts.login(ctx.em, input);
+    return ctx.services.accounts.login(ctx.em, input, ctx.origin);
   }
 
   @Mutation(() => Boolean, { description: 'End the session of the calling user token.' })
   async logout(@Ctx() ctx: Context): Promise<boolean> {
-    if (ctx.caller.kind === 'user') await ctx.services.accounts.logout(ctx.em, ctx.caller.sessionId);
+    if (ctx.caller.kind === 'user') await ctx.services.accounts.logout(ctx.em, ctx.caller.user.id, ctx.caller.sessionId, ctx.origin);
     return true;
   }
 
@@ -54,19 +54,19 @@ export class AccountsResolver {
   @Mutation(() => Boolean, { description: 'Set a new password with a CHANGE_PASSWORD code; other sessions end.' })
   async changePassword(@Arg('email') email: string, @Arg('input') input: ChangePasswordInput, @Ctx() ctx: Context): Promise<boolean> {
     const keep = ctx.caller.kind === 'user' ? ctx.caller.sessionId : undefined;
-    await ctx.services.accounts.changePassword(ctx.em, email, input.password, input.code, keep);
+    await ctx.services.accounts.changePassword(ctx.em, email, input.password, input.code, keep, ctx.origin);
     return true;
   }
 
   @Mutation(() => Boolean, { description: 'Turn on 2FA by emailed code, proven with a TWO_FACTOR_AUTH code.' })
   async enableTwoFactor(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.enableTwoFactor(ctx.em, callerUser(ctx.caller)!, code);
+    await ctx.services.accounts.enableTwoFactor(ctx.em, callerUser(ctx.caller)!, code, ctx.origin);
     return true;
   }
 
   @Mutation(() => Boolean, { description: 'Turn 2FA off, proven with a current second-factor code.' })
   async disableTwoFactor(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.disableTwoFactor(ctx.em, callerUser(ctx.caller)!, code);
+    await ctx.services.accounts.disableTwoFactor(ctx.em, callerUser(ctx.caller)!, code, ctx.origin);
     return true;
   }
 
@@ -77,7 +77,7 @@ export class AccountsResolver {
 
   @Mutation(() => Boolean, { description: 'Finish authenticator-app 2FA with the first code the app shows.' })
   async confirmTotpSetup(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.confirmTotpSetup(ctx.em, callerUser(ctx.caller)!, code);
+    await ctx.services.accounts.confirmTotpSetup(ctx.em, callerUser(ctx.caller)!, code, ctx.origin);
     return true;
   }
 

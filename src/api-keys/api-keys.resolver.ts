@@ -1,4 +1,5 @@
 import { Arg, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { callerUser } from '../auth/caller';
 import type { Context } from '../graphql/context';
 
 @ObjectType('ApiKey', { description: 'Your API key; send the token as `Authorization: Bearer <token>`.' })
@@ -18,7 +19,7 @@ export class ApiKeysResolver {
   }
 
   @Mutation(() => ApiKeyType, { description: 'Replace your API key; the old token stops working at once.' })
-  resetApiKey(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<ApiKeyType> {
-    return ctx.services.apiKeys.reset(ctx.em, userId);
+  resetApiKey(@Arg('userId', () => ID) _userId: string, @Ctx() ctx: Context): Promise<ApiKeyType> {
+    return ctx.services.apiKeys.resetByOwner(ctx.em, callerUser(ctx.caller)!, ctx.origin);
   }
 }

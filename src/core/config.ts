@@ -20,6 +20,8 @@ export interface Config {
   /** Key for encrypting TOTP secrets at rest (derived from jwtSecret when unset). */
   encryptionKey: string;
   sessionDays: number;
+  /** A session's "last used" time is written at most this often (not on every request). */
+  sessionTouchIntervalSeconds: number;
   otpTtlMinutes: number;
   otpMaxAttempts: number;
   smtpUrl?: string;
@@ -140,6 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminApiKey: env.ADMIN_API_KEY || undefined,
     encryptionKey: env.ENCRYPTION_KEY || jwtSecret,
     sessionDays: int(env, 'SESSION_DAYS', 7),
+    sessionTouchIntervalSeconds: int(env, 'SESSION_TOUCH_INTERVAL_SECONDS', 300),
     otpTtlMinutes: int(env, 'OTP_TTL_MINUTES', 10),
     otpMaxAttempts: int(env, 'OTP_MAX_ATTEMPTS', 5),
     smtpUrl: env.SMTP_URL || undefined,

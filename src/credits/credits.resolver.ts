@@ -2,7 +2,7 @@ import { Arg, Ctx, Float, ID, Int, Mutation, Query, Resolver } from 'type-graphq
 import { callerUser } from '../auth/caller';
 import { badRequest } from '../core/errors';
 import type { Context } from '../graphql/context';
-import { encodeCursor, type TransactionPage } from './credits.service';
+import { toConnection } from '../graphql/pagination';
 import { BillingPortal, CreditCheckout, RateTierType, TransactionConnection } from './credits.types';
 import { Transaction, type TransactionType, TransactionTypeEnum } from './transaction.entity';
 
@@ -41,7 +41,7 @@ export class CreditsResolver {
     if (after != null && offset != null) throw badRequest('Use either after or offset, not both.');
     const credits = ctx.services.credits;
     const page = offset != null ? await credits.listByOffset(ctx.em, userId, { limit: first, offset, type }) : await credits.listAfter(ctx.em, userId, { first, after, type });
-    return toConnection(page);
+    return toConnection(page.transactions, page.hasNextPage);
   }
 
   @Query(() => Transaction, { description: 'One of your transactions.' })
@@ -58,9 +58,4 @@ export class CreditsResolver {
   ): Promise<Transaction> {
     return ctx.services.credits.adjust(ctx.em, userId, amount, reason);
   }
-}
-
-function toConnection(page: TransactionPage): TransactionConnection {
-  const edges = page.transactions.map((node) => ({ cursor: encodeCursor(node), node }));
-  return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
 }

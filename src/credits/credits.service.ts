@@ -3,7 +3,7 @@ import { User } from '../accounts/user.entity';
 import type { RateTier } from '../core/config';
 import { badRequest, DomainError, notFound } from '../core/errors';
 import { isId } from '../core/ids';
-import { pageOffset, pageSize } from '../core/paging';
+import { decodeKeysetCursor, encodeKeysetCursor, pageOffset, pageSize } from '../core/paging';
 import { creditsToCents } from './rates';
 import { Transaction, type TransactionKind, type TransactionType } from './transaction.entity';
 
@@ -154,17 +154,10 @@ export class CreditsService {
 }
 
 export function encodeCursor(transaction: Transaction): string {
-  return Buffer.from(`${transaction.createdAt.toISOString()}|${transaction.id}`).toString('base64url');
+  return encodeKeysetCursor(transaction);
 }
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(iso);
-  const year = createdAt.getUTCFullYear();
-  // A forged cursor's date must also be one PostgreSQL can compare with.
-  if (!isId('transaction', id) || Number.isNaN(year) || year < 1970 || year > 9999) throw badRequest('The cursor is not valid.');
-  return { createdAt, id };
-}
+const decodeCursor = (cursor: string) => decodeKeysetCursor(cursor, 'transaction');
 
 function positiveWhole(credits: number): void {
   if (!Number.isInteger(credits) || credits <= 0) throw badRequest('credits must be a positive whole number.');

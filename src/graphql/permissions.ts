@@ -1,4 +1,4 @@
-import { allow, chain, deny, rule, shield } from 'graphql-shield';
+import { allow, chain, deny, or, rule, shield } from 'graphql-shield';
 import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { applyMiddleware, type IMiddleware } from 'graphql-middleware';
 import { ArgumentValidationError } from 'type-graphql';
@@ -83,7 +83,7 @@ const own = chain(isUserToken, ownsUserIdArg, isActive);
  * Object types every field of which may be read by whoever was allowed to reach the object through a root
  * field above. A type missing here (and from the tree) is denied field by field: new types fail closed.
  */
-const OPEN_TYPES = ['User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup', 'RateTier', 'CreditCheckout', 'BillingPortal', 'Transaction', 'TransactionEdge', 'TransactionConnection', 'PageInfo', 'Task', 'TaskInput', 'TaskPageType', 'AttachmentCategoryType'] as const;
+const OPEN_TYPES = ['User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup', 'RateTier', 'CreditCheckout', 'BillingPortal', 'Transaction', 'TransactionEdge', 'TransactionConnection', 'PageInfo', 'Task', 'TaskInput', 'TaskPageType', 'AttachmentCategoryType', 'Session', 'SecurityEvent', 'SecurityEventDetail', 'SecurityEventEdge', 'SecurityEventConnection'] as const;
 
 export const ruleTree = {
     ...Object.fromEntries(OPEN_TYPES.map((type) => [type, allow])),
@@ -100,6 +100,8 @@ export const ruleTree = {
       supportedAttachments: chain(isAccountCaller, ownsUserIdArg),
       tasks: chain(isAccountCaller, ownsUserIdArg),
       task: chain(isAccountCaller, ownsUserIdArg),
+      sessions: own,
+      securityLog: or(own, isAdmin),
     },
     Mutation: {
       '*': deny,
@@ -120,6 +122,8 @@ export const ruleTree = {
       portal: chain(isAccountCaller, isActive),
       adjustCredits: isAdmin,
       startAnalysis: chain(isAccountCaller, ownsUserIdArg, isActive),
+      revokeSession: own,
+      revokeSessions: own,
     },
 };
 

@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { AccountsResolver } from '../accounts/accounts.resolver';
+import { SessionsResolver } from '../accounts/sessions.resolver';
 import { AgentResolver } from '../agent/agent.resolver';
 import { ApiKeysResolver } from '../api-keys/api-keys.resolver';
 import { CreditsResolver } from '../credits/credits.resolver';
+import { SecurityLogResolver } from '../security-log/security-log.resolver';
 import { SystemResolver } from '../system/system.resolver';
 import { applyPermissions } from './permissions';
 
-export const resolvers = [AccountsResolver, ApiKeysResolver, CreditsResolver, SystemResolver, AgentResolver] as const;
+export const resolvers = [AccountsResolver, ApiKeysResolver, CreditsResolver, SystemResolver, AgentResolver, SessionsResolver, SecurityLogResolver] as const;
 
 /** The checked-in SDL lives here; `npm run schema:emit` rewrites it and a test fails when it is stale. */
 export const SCHEMA_FILE = join(__dirname, '..', '..', '..', 'schema', 'schema.graphql');

@@ -50,7 +50,7 @@ export function registerRestOperations(app: FastifyInstance, schema: GraphQLSche
       schema: { ...(operation.body ? { body: operation.body } : {}), ...(operation.querystring ? { querystring: operation.querystring } : {}) },
       // A thrown DomainError (context, variables, the operation) reaches the app's error handler: the envelope.
       handler: async (request, reply) => {
-        const context = await createContext(services, request.headers.authorization, request.ip);
+        const context = await createContext(services, request.headers.authorization, request.ip, request.headers['user-agent']);
         const body = operation.readBody ? await operation.readBody(request) : undefined;
         const result = await prepared.run(context, operation.variables?.(request, body) ?? {});
         return sendSuccess(reply, operation.status, operation.message, present(result));

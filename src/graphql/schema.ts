@@ -8,8 +8,9 @@ import { ApiKeysResolver } from '../api-keys/api-keys.resolver';
 import { CreditsResolver } from '../credits/credits.resolver';
 import { SystemResolver } from '../system/system.resolver';
 import { applyPermissions } from './permissions';
+import { RateLimitResolver } from './rate-limit.resolver';
 
-export const resolvers = [AccountsResolver, ApiKeysResolver, CreditsResolver, SystemResolver, AgentResolver] as const;
+export const resolvers = [AccountsResolver, ApiKeysResolver, CreditsResolver, SystemResolver, AgentResolver, RateLimitResolver] as const;
 
 /** The checked-in SDL lives here; `npm run schema:emit` rewrites it and a test fails when it is stale. */
 export const SCHEMA_FILE = join(__dirname, '..', '..', '..', 'schema', 'schema.graphql');

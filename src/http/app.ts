@@ -20,6 +20,7 @@ import { stripeWebhookRoutes } from '../credits/credits.webhook';
 import { DomainError } from '../core/errors';
 import { createContext, type Context } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/errors';
+import { operationLimits } from '../graphql/limits';
 import { buildExecutableSchema } from '../graphql/schema';
 import { accountsMcp } from '../accounts/accounts.mcp';
 import { agentMcp } from '../agent/agent.mcp';
@@ -74,11 +75,13 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
 
 
   const schema = await buildExecutableSchema();
+  const limits = operationLimits(config.graphqlLimits);
   const apollo = new ApolloServer<Context>({
     schema,
-    formatError: formatGraphQLError(log),
+    formatError: formatGraphQLError(log, { suggestions: config.graphqlLimits.suggestions }),
     includeStacktraceInErrorResponses: false,
-    plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled()],
+    ...limits.server,
+    plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled(), ...limits.plugins],
   });
   await apollo.start();
   // Room for an analysis's inline (base64) files on /graphql and /mcp; other JSON bodies keep the general limit.
@@ -99,7 +102,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
       },
     }),
   });
-  registerGraphiQL(http);
+  if (config.graphqlLimits.graphiql) registerGraphiQL(http);
 
   await http.register(
     async (api) => {

@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { GraphQLSchema } from 'graphql';
 import { DomainError } from '../core/errors';
+import { spendBudget } from '../graphql/budget';
 import type { Context } from '../graphql/context';
 import { prepareOperation, type PreparedOperation } from '../graphql/prepared-operation';
 import type { McpTool } from './mcp-tool';
@@ -30,7 +31,9 @@ export function createMcpServer(info: { name: string; version: string }, tools: 
       { description: tool.description, inputSchema: tool.input, annotations: { readOnlyHint: operation.readOnly } },
       async (input: Record<string, unknown>) =>
         toolResult(context, async () => {
-          const result = await operation.run(context, tool.variables?.(input, userId) ?? {});
+          const variables = tool.variables?.(input, userId) ?? {};
+          await spendBudget(context, operation.cost(variables));
+          const result = await operation.run(context, variables);
           return tool.present ? tool.present(result) : result;
         }),
     );

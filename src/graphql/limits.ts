@@ -51,21 +51,28 @@ function limitError(code: ErrorCode, message: string): GraphQLError {
   return new GraphQLError(message, { originalError: new DomainError(code, message) });
 }
 
-/** Root fields per operation, counted through fragments (aliases of one field count each). */
+/**
+ * Root fields per operation, counted through fragments by response key: aliases of one field count each,
+ * while repeats of one name merge into one field when executed and count once.
+ */
 function maxRootFieldsRule(max: number): ValidationRule {
   return (context: ValidationContext): ASTVisitor => ({
     OperationDefinition(operation) {
-      const seen = new Set<string>();
-      const count = (selectionSet: SelectionSetNode): number =>
-        selectionSet.selections.reduce((total, selection) => {
-          if (selection.kind === Kind.FIELD) return total + 1;
-          if (selection.kind === Kind.INLINE_FRAGMENT) return total + count(selection.selectionSet);
-          if (seen.has(selection.name.value)) return total;
-          seen.add(selection.name.value);
-          const fragment = context.getFragment(selection.name.value);
-          return fragment ? total + count(fragment.selectionSet) : total;
-        }, 0);
-      if (count(operation.selectionSet) > max) context.reportError(limitError('TOO_MANY_ROOT_FIELDS', `Too many root fields: at most ${max} per operation.`));
+      const keys = new Set<string>();
+      const fragments = new Set<string>();
+      const collect = (selectionSet: SelectionSetNode): void => {
+        for (const selection of selectionSet.selections) {
+          if (selection.kind === Kind.FIELD) keys.add((selection.alias ?? selection.name).value);
+          else if (selection.kind === Kind.INLINE_FRAGMENT) collect(selection.selectionSet);
+          else if (!fragments.has(selection.name.value)) {
+            fragments.add(selection.name.value);
+            const fragment = context.getFragment(selection.name.value);
+            if (fragment) collect(fragment.selectionSet);
+          }
+        }
+      };
+      collect(operation.selectionSet);
+      if (keys.size > max) context.reportError(limitError('TOO_MANY_ROOT_FIELDS', `Too many root fields: at most ${max} per operation.`));
     },
   });
 }

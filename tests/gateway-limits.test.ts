@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { getIntrospectionQuery } from 'graphql';
 import { testDatabases } from './helpers/database';
 import { TestApp } from './helpers/harness';
 
@@ -35,6 +36,7 @@ for (const db of testDatabases()) {
       assert.equal(refused.body.errors![0].message, 'The query is too long: at most 1000 tokens.');
       assert.equal(refused.body.data, undefined);
       assert.equal(healthChecks, before, 'no resolver ran');
+      assert.match(refused.headers.get('ratelimit') ?? '', /^"cost";r=\d+;t=\d+$/, 'a refused document still costs a point');
       // The service answers others normally right after.
       assert.equal((await t.gql('{ health { status } }')).body.data.health.status, 'healthy');
       assert.equal(healthChecks, before + 1);
@@ -127,14 +129,18 @@ for (const db of testDatabases()) {
       const invalidHeader = await t.gql('{ me { id } }', {}, 'Bearer not-a-token');
       assert.equal(invalidHeader.status, 401, 'an invalid header is no way around it');
       assert.equal(healthChecks, before, 'refused before anything ran');
-      // health costs 11: four run (44), five (55) are over the anonymous 50.
-      const four = await t.gql(`{ ${aliases(4, 'health { status }')} }`);
-      assert.equal(four.status, 200);
-      assert.equal(four.body.data.a3.status, 'healthy');
-      const five = await t.gql(`{ ${aliases(5, 'health { status }')} }`);
-      assert.equal(five.status, 400);
-      assert.equal(codeOf(five), 'QUERY_TOO_COMPLEX');
-      assert.equal((await t.gql(`{ ${aliases(5, 'health { status }')} }`, {}, user.token)).status, 200, 'signed-in callers get more');
+      // health costs 11: nine run (99), ten (110) are over the anonymous 100.
+      const nine = await t.gql(`{ ${aliases(9, 'health { status }')} }`);
+      assert.equal(nine.status, 200);
+      assert.equal(nine.body.data.a8.status, 'healthy');
+      const ten = await t.gql(`{ ${aliases(10, 'health { status }')} }`);
+      assert.equal(ten.status, 400);
+      assert.equal(codeOf(ten), 'QUERY_TOO_COMPLEX');
+      assert.equal((await t.gql(`{ ${aliases(10, 'health { status }')} }`, {}, user.token)).status, 200, 'signed-in callers get more');
+      // GraphiQL's schema query, sent before a token is filled in, fits.
+      const explorer = await t.gql(getIntrospectionQuery(), {}, 'Bearer <your clara_user_ token>');
+      assert.equal(explorer.status, 200);
+      assert.ok(explorer.body.data.__schema.types.length > 10);
     });
 
     test('the cost is spent from the budget and shown in RateLimit headers and the rateLimit field', async () => {

@@ -227,7 +227,7 @@ function graphqlLimitsConfig(env: Env, mode: Config['env']): GraphQLLimitsConfig
     maxDirectives: int(env, 'GRAPHQL_MAX_DIRECTIVES', 20),
     maxRootFields: int(env, 'GRAPHQL_MAX_ROOT_FIELDS', 10),
     maxCost: int(env, 'GRAPHQL_MAX_COST', 1000),
-    anonymousMaxCost: int(env, 'GRAPHQL_ANONYMOUS_MAX_COST', 50),
+    anonymousMaxCost: int(env, 'GRAPHQL_ANONYMOUS_MAX_COST', 100),
     introspection: flag('GRAPHQL_INTROSPECTION'),
     suggestions: flag('GRAPHQL_SUGGESTIONS'),
     graphiql: flag('GRAPHIQL'),

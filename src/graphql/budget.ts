@@ -57,10 +57,11 @@ export function budgetPlugin(limits: GraphQLLimitsConfig): ApolloServerPlugin<Co
             throw error instanceof DomainError ? asHttpError(error) : error;
           }
         },
-        async didEncounterErrors({ contextValue }) {
+        async didEncounterErrors({ contextValue, response }) {
           if (contextValue.cost !== undefined) return;
           // Refused before it could run (syntax, validation, limits): one point.
-          await spendBudget(contextValue, 1).catch(() => undefined);
+          const budget = await spendBudget(contextValue, 1).catch(() => undefined);
+          if (budget) for (const [name, value] of rateLimitHeaders(budget)) response.http.headers.set(name, value);
         },
       };
     },

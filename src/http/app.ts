@@ -95,7 +95,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
         try {
           return await createContext(services, request.headers.authorization, request.ip);
         } catch (error) {
-          // Apollo answers a failed context with this status (e.g. 429 over the rate limit).
+          // Apollo answers a failed context with the DomainError's status.
           if (error instanceof DomainError) throw new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: { status: error.status } } });
           throw error;
         }

@@ -63,6 +63,12 @@ describe('rate limits (memory store)', () => {
     assert.equal((await t.gql(page, { u: user.id, n: 43 }, user.token)).status, 200);
     assert.equal((await t.gql('{ rateLimit { remaining } }', {}, user.token)).body.data.rateLimit.remaining, 1);
     assert.equal((await t.gql('{ me { id } }', {}, user.token)).status, 429, 'me costs 2: over');
+    // A request dearer than the whole budget is refused as such, without spending what is left.
+    const other = await t.activeUser();
+    const tooDear = await t.gql(page, { u: other.id, n: 100 }, other.token);
+    assert.equal(tooDear.status, 400);
+    assert.equal(tooDear.body.errors?.[0].extensions?.code, 'QUERY_TOO_COMPLEX');
+    assert.equal((await t.gql('{ rateLimit { remaining } }', {}, other.token)).body.data.rateLimit.remaining, 98, 'only rateLimit itself (2) was spent');
   });
 
   test('20 aliased logins in one request: each is charged to the account, refused past its budget', async () => {

@@ -55,6 +55,8 @@ export class RateLimits {
   async spend(key: string, cost: number, anonymous: boolean): Promise<Budget | null> {
     const limiter = anonymous ? this.perAnonymousIp : this.perCaller;
     if (!limiter) return null;
+    // Never affordable, so not worth waiting for: refused without spending what the caller has left.
+    if (cost > limiter.points) throw new DomainError('QUERY_TOO_COMPLEX', `The request costs ${cost} points, more than the whole budget of ${limiter.points} per ${limiter.duration} s.`);
     const budget = (res: RateLimiterRes): Budget => ({
       cost,
       limit: limiter.points,

@@ -83,7 +83,7 @@ const own = chain(isUserToken, ownsUserIdArg, isActive);
  * Object types every field of which may be read by whoever was allowed to reach the object through a root
  * field above. A type missing here (and from the tree) is denied field by field: new types fail closed.
  */
-const OPEN_TYPES = ['User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup', 'RateTier', 'CreditCheckout', 'BillingPortal', 'Transaction', 'TransactionEdge', 'TransactionConnection', 'PageInfo', 'Task', 'TaskInput', 'TaskPageType', 'AttachmentCategoryType', 'Session', 'SecurityEvent', 'SecurityEventDetail', 'SecurityEventEdge', 'SecurityEventConnection'] as const;
+const OPEN_TYPES = ['RateLimit', 'User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup', 'RateTier', 'CreditCheckout', 'BillingPortal', 'Transaction', 'TransactionEdge', 'TransactionConnection', 'PageInfo', 'Task', 'TaskInput', 'TaskPageType', 'AttachmentCategoryType', 'Session', 'SecurityEvent', 'SecurityEventDetail', 'SecurityEventEdge', 'SecurityEventConnection'] as const;
 
 export const ruleTree = {
     ...Object.fromEntries(OPEN_TYPES.map((type) => [type, allow])),
@@ -91,6 +91,7 @@ export const ruleTree = {
       '*': deny,
       health: allow,
       version: allow,
+      rateLimit: allow,
       me: isAccountCaller,
       user: chain(isAccountCaller, ownsUserArg('id')),
       apiKey: own,
@@ -126,6 +127,15 @@ export const ruleTree = {
       revokeSessions: own,
     },
 };
+
+/**
+ * The only root fields a caller without credentials of its own (no header, an invalid one, the public key)
+ * may name in a /graphql document; anything else refuses the whole document before it runs (budget.ts).
+ */
+export const KEYLESS_ROOT_FIELDS: ReadonlySet<string> = new Set([
+  'health', 'version', 'rateLimit', '__typename', '__schema', '__type',
+  'register', 'activate', 'sendOtp', 'changePassword', 'login', 'signInWithGoogle',
+]);
 
 const permissions = shield(ruleTree, {
   fallbackRule: deny,

@@ -10,8 +10,9 @@ import { CreditsResolver } from '../credits/credits.resolver';
 import { SecurityLogResolver } from '../security-log/security-log.resolver';
 import { SystemResolver } from '../system/system.resolver';
 import { applyPermissions } from './permissions';
+import { RateLimitResolver } from './rate-limit.resolver';
 
-export const resolvers = [AccountsResolver, ApiKeysResolver, CreditsResolver, SystemResolver, AgentResolver, SessionsResolver, SecurityLogResolver] as const;
+export const resolvers = [AccountsResolver, ApiKeysResolver, CreditsResolver, SystemResolver, AgentResolver, SessionsResolver, SecurityLogResolver, RateLimitResolver] as const;
 
 /** The checked-in SDL lives here; `npm run schema:emit` rewrites it and a test fails when it is stale. */
 export const SCHEMA_FILE = join(__dirname, '..', '..', '..', 'schema', 'schema.graphql');

@@ -21,6 +21,7 @@ import { stripeWebhookRoutes } from '../credits/credits.webhook';
 import { DomainError } from '../core/errors';
 import { createContext, type Context } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/errors';
+import { operationLimits } from '../graphql/limits';
 import { buildExecutableSchema } from '../graphql/schema';
 import { accountsMcp } from '../accounts/accounts.mcp';
 import { agentMcp } from '../agent/agent.mcp';
@@ -76,11 +77,13 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
 
 
   const schema = await buildExecutableSchema();
+  const limits = operationLimits(config.graphqlLimits);
   const apollo = new ApolloServer<Context>({
     schema,
-    formatError: formatGraphQLError(log),
+    formatError: formatGraphQLError(log, { suggestions: config.graphqlLimits.suggestions }),
     includeStacktraceInErrorResponses: false,
-    plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled()],
+    ...limits.server,
+    plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled(), ...limits.plugins],
   });
   await apollo.start();
   // Room for an analysis's inline (base64) files on /graphql and /mcp; other JSON bodies keep the general limit.
@@ -94,14 +97,14 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
         try {
           return await createContext(services, request.headers.authorization, request.ip, request.headers['user-agent']);
         } catch (error) {
-          // Apollo answers a failed context with this status (e.g. 429 over the rate limit).
+          // Apollo answers a failed context with the DomainError's status.
           if (error instanceof DomainError) throw new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: { status: error.status } } });
           throw error;
         }
       },
     }),
   });
-  registerGraphiQL(http);
+  if (config.graphqlLimits.graphiql) registerGraphiQL(http);
 
   await http.register(
     async (api) => {

@@ -22,25 +22,70 @@ async function redisAvailable(): Promise<boolean> {
 const db = testDatabases()[0];
 
 describe('rate limits (memory store)', () => {
-  const t = new TestApp(db, { RATE_LIMIT_PER_SECOND: '10', AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '5' });
+  // Budgets in cost points; a long window, so only what the tests spend changes them.
+  const t = new TestApp(db, {
+    RATE_LIMIT_POINTS: '100',
+    RATE_LIMIT_WINDOW_SECONDS: '3600',
+    AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '5',
+    // Room for 20 aliased logins in one document (each costs 11).
+    GRAPHQL_MAX_ALIASES: '20',
+    GRAPHQL_MAX_ROOT_FIELDS: '20',
+    GRAPHQL_ANONYMOUS_MAX_COST: '1000',
+    RATE_LIMIT_ANONYMOUS_POINTS: '100000',
+  });
   before(() => t.start());
   after(() => t.stop());
 
-  test('an API key gets 10 requests per second, then 429 with Retry-After', async () => {
+  test('an API key spends cost points, not requests: 100 points are 9 user reads (11 each), then 429 with Retry-After', async () => {
     const user = await t.activeUser();
     const key = (await t.rest('GET', `/users/${user.id}/api_key`, { auth: user.token })).body.data.token;
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    const results = await Promise.all(Array.from({ length: 15 }, () => t.rest('GET', `/users/${user.id}`, { auth: `Bearer ${key}` })));
-    assert.equal(results.filter((r) => r.status === 200).length, 10);
-    const limited = results.filter((r) => r.status === 429);
-    assert.equal(limited.length, 5);
-    assert.equal(limited[0].body.status, 'error');
-    assert.ok(Number(limited[0].headers.get('retry-after')) >= 1);
-    // GraphQL shares the same budget.
+    const results = [];
+    for (let i = 0; i < 11; i++) results.push(await t.rest('GET', `/users/${user.id}`, { auth: `Bearer ${key}` }));
+    assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200, 200, 200, 200, 200, 200, 429, 429]);
+    assert.match(results[8].headers.get('ratelimit') ?? '', /^"cost";r=1;t=\d+$/);
+    const limited = results[9];
+    assert.equal(limited.body.status, 'error');
+    assert.ok(Number(limited.headers.get('retry-after')) > 3500);
+    assert.match(limited.headers.get('ratelimit') ?? '', /^"cost";r=0;t=\d+$/);
+    assert.equal(limited.headers.get('ratelimit-policy'), '"cost";q=100;w=3600');
+    // GraphQL spends from the same budget: 429 with Retry-After and the RateLimit headers.
     const gql = await t.gql('{ viewer { id } }', {}, `Bearer ${key}`);
     assert.equal(gql.status, 429);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: `Bearer ${key}` })).status, 200, 'the budget refills');
+    assert.equal(gql.body.errors?.[0].extensions?.code, 'RATE_LIMITED');
+    assert.ok(Number(gql.headers.get('retry-after')) > 3500);
+    assert.match(gql.headers.get('ratelimit') ?? '', /^"cost";r=0;t=\d+$/);
+  });
+
+  test('one expensive GraphQL page spends what nine user reads do', async () => {
+    const user = await t.activeUser();
+    const page = 'query ($n: Int) { viewer { transactions(first: $n) { edges { node { id } } } } }';
+    // viewer 2 + the page 11 + 2 × 42 = 97 of 100 points for one page of 42; rateLimit itself costs 2.
+    assert.equal((await t.gql(page, { n: 42 }, user.token)).status, 200);
+    assert.equal((await t.gql('{ rateLimit { remaining } }', {}, user.token)).body.data.rateLimit.remaining, 1);
+    assert.equal((await t.gql('{ viewer { id } }', {}, user.token)).status, 429, 'viewer costs 2: over');
+    // A request dearer than the whole budget is refused as such, without spending what is left.
+    const other = await t.activeUser();
+    const tooDear = await t.gql(page, { n: 100 }, other.token);
+    assert.equal(tooDear.status, 400);
+    assert.equal(tooDear.body.errors?.[0].extensions?.code, 'QUERY_TOO_COMPLEX');
+    assert.equal((await t.gql('{ rateLimit { remaining } }', {}, other.token)).body.data.rateLimit.remaining, 98, 'only rateLimit itself (2) was spent');
+  });
+
+  test('20 aliased logins in one request: each is charged to the account, refused past its budget', async () => {
+    // The right password, so no field fails before the budget does (mutations run in order, and the first
+    // error of a non-null field ends the operation): five logins use the account's five attempts, the sixth is refused.
+    const user = await t.register();
+    const logins = Array.from({ length: 20 }, (_, i) => `l${i}: login(input: { email: $e, password: $p }) { token }`).join(' ');
+    const result = await t.gql(`mutation ($e: String!, $p: String!) { ${logins} }`, { e: user.email, p: user.password });
+    assert.equal(result.status, 200);
+    assert.deepEqual(result.body.errors!.map((error) => [(error as any).path?.[0], error.extensions?.code]), [['l5', 'RATE_LIMITED']]);
+    assert.equal((await t.login(user.email, user.password)).status, 429, 'the account budget is spent');
+    // Wrong passwords: each aliased guess is a typed user error and is charged to the account; the sixth is refused.
+    const other = await t.register();
+    const guesses = Array.from({ length: 20 }, (_, i) => `l${i}: login(input: { email: $e, password: "guess-${i}-password" }) { token userErrors { code } }`).join(' ');
+    const guessed = await t.gql(`mutation ($e: String!) { ${guesses} }`, { e: other.email });
+    assert.deepEqual(guessed.body.errors!.map((error) => [(error as any).path?.[0], error.extensions?.code]), [['l5', 'RATE_LIMITED']]);
+    assert.equal((await t.login(other.email, 'wrong-again-password')).status, 429, 'the account budget is spent');
   });
 
   test('sign-up, login and OTP requests are limited per client IP', async () => {
@@ -72,7 +117,8 @@ describe('rate limits (memory store)', () => {
 describe('rate limits shared through Redis by two instances', async () => {
   const available = await redisAvailable();
   const prefix = `t${Date.now()}`;
-  const env = { RATE_LIMIT_PER_SECOND: '10', REDIS_URL, REDIS_KEY_PREFIX: prefix };
+  // /health costs 11 points: 110 are ten health checks.
+  const env = { RATE_LIMIT_POINTS: '110', RATE_LIMIT_WINDOW_SECONDS: '3600', REDIS_URL, REDIS_KEY_PREFIX: prefix };
   const a = new TestApp(db, env);
   const b = new TestApp(db, env);
   before(async () => {
@@ -88,7 +134,6 @@ describe('rate limits shared through Redis by two instances', async () => {
 
   test('one caller spread over two instances gets one budget', { skip: !available && 'no Redis at ' + REDIS_URL }, async () => {
     // Both instances share the caller's key id only if they share a database; use the same IP budget instead.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
     const hits = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).rest('GET', '/health')));
     const more = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).rest('GET', '/health')));
     const all = [...hits, ...more];

@@ -39,25 +39,25 @@ export class AccountsResolver {
   @Mutation(() => AuthPayload, { description: 'Sign up (public API key). An activation code is emailed.' })
   @UseMiddleware(ReturnsUserErrors)
   async register(@Arg('input') input: RegisterInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return { ...(await ctx.services.accounts.register(ctx.em, input)), userErrors: [] };
+    return { ...(await ctx.services.accounts.register(ctx.em, input, ctx.origin)), userErrors: [] };
   }
 
   @Mutation(() => AuthPayload, { description: 'Sign in (or up) with a Google ID token.' })
   @UseMiddleware(ReturnsUserErrors)
   async signInWithGoogle(@Arg('input') input: SignInWithGoogleInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return { ...(await ctx.services.accounts.signInWithGoogle(ctx.em, input.idToken)), userErrors: [] };
+    return { ...(await ctx.services.accounts.signInWithGoogle(ctx.em, input.idToken, ctx.origin)), userErrors: [] };
   }
 
   @Mutation(() => AuthPayload, { description: 'Log in with email and password (and the 2FA code when 2FA is on: TWO_FACTOR_REQUIRED asks for it).' })
   @UseMiddleware(ReturnsUserErrors)
   async login(@Arg('input') input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return { ...(await ctx.services.accounts.login(ctx.em, input)), userErrors: [] };
+    return { ...(await ctx.services.accounts.login(ctx.em, input, ctx.origin)), userErrors: [] };
   }
 
   @Mutation(() => DonePayload, { description: 'End the session of the calling user token.' })
   @UseMiddleware(ReturnsUserErrors)
   async logout(@Ctx() ctx: Context): Promise<DonePayload> {
-    if (ctx.caller.kind === 'user') await ctx.services.accounts.logout(ctx.em, ctx.caller.sessionId);
+    if (ctx.caller.kind === 'user') await ctx.services.accounts.logout(ctx.em, ctx.caller.user.id, ctx.caller.sessionId, ctx.origin);
     return done;
   }
 
@@ -78,21 +78,21 @@ export class AccountsResolver {
   @UseMiddleware(ReturnsUserErrors)
   async changePassword(@Arg('input') input: ChangePasswordInput, @Ctx() ctx: Context): Promise<DonePayload> {
     const keep = ctx.caller.kind === 'user' ? ctx.caller.sessionId : undefined;
-    await ctx.services.accounts.changePassword(ctx.em, input.email, input.password, input.code, keep);
+    await ctx.services.accounts.changePassword(ctx.em, input.email, input.password, input.code, keep, ctx.origin);
     return done;
   }
 
   @Mutation(() => UserPayload, { description: 'Turn on 2FA by emailed code, proven with a TWO_FACTOR_AUTH code.' })
   @UseMiddleware(ReturnsUserErrors)
   async enableTwoFactor(@Arg('input') input: SecondFactorCodeInput, @Ctx() ctx: Context): Promise<UserPayload> {
-    await ctx.services.accounts.enableTwoFactor(ctx.em, me(ctx), input.code);
+    await ctx.services.accounts.enableTwoFactor(ctx.em, me(ctx), input.code, ctx.origin);
     return { user: me(ctx), userErrors: [] };
   }
 
   @Mutation(() => UserPayload, { description: 'Turn 2FA off, proven with a current second-factor code.' })
   @UseMiddleware(ReturnsUserErrors)
   async disableTwoFactor(@Arg('input') input: SecondFactorCodeInput, @Ctx() ctx: Context): Promise<UserPayload> {
-    await ctx.services.accounts.disableTwoFactor(ctx.em, me(ctx), input.code);
+    await ctx.services.accounts.disableTwoFactor(ctx.em, me(ctx), input.code, ctx.origin);
     return { user: me(ctx), userErrors: [] };
   }
 
@@ -105,7 +105,7 @@ export class AccountsResolver {
   @Mutation(() => UserPayload, { description: 'Finish authenticator-app 2FA with the first code the app shows.' })
   @UseMiddleware(ReturnsUserErrors)
   async confirmTotpSetup(@Arg('input') input: SecondFactorCodeInput, @Ctx() ctx: Context): Promise<UserPayload> {
-    await ctx.services.accounts.confirmTotpSetup(ctx.em, me(ctx), input.code);
+    await ctx.services.accounts.confirmTotpSetup(ctx.em, me(ctx), input.code, ctx.origin);
     return { user: me(ctx), userErrors: [] };
   }
 

@@ -9,7 +9,11 @@ import type { ApiKeysService } from '../api-keys/api-keys.service';
 import type { GoogleIdTokenVerifier } from './google-id-token';
 import type { OtpType } from './otp.entity';
 import type { OtpService } from './otp.service';
+import type { RequestOrigin } from '../security-log/request-origin';
+import type { SecurityLog } from '../security-log/security-log.service';
+import type { SecurityNotices } from '../security-log/security-notices';
 import { Session } from './session.entity';
+import type { SessionsService } from './sessions.service';
 import { totp } from './totp';
 import { User } from './user.entity';
 
@@ -35,6 +39,9 @@ export class AccountsService {
       mailer: Mailer;
       apiKeys: ApiKeysService;
       google: GoogleIdTokenVerifier;
+      sessions: SessionsService;
+      securityLog: SecurityLog;
+      notices: SecurityNotices;
       sessionDays: number;
       otpTtlMinutes: number;
       serviceName: string;
@@ -42,13 +49,13 @@ export class AccountsService {
     },
   ) {}
 
-  async register(em: EntityManager, input: RegisterInput): Promise<SignedIn> {
+  async register(em: EntityManager, input: RegisterInput, origin?: RequestOrigin): Promise<SignedIn> {
     const email = normalizeEmail(input.email);
     if (await em.count(User, { email })) throw alreadyRegistered();
     const passwordHash = await this.deps.passwords.hash(input.password);
     const user = em.create(User, { email, passwordHash, firstName: input.firstName.trim(), lastName: input.lastName.trim() });
     this.deps.apiKeys.createFor(em, user);
-    const session = this.newSession(em, user);
+    const session = this.newSession(em, user, origin);
     try {
       await em.flush();
     } catch (error) {
@@ -60,13 +67,14 @@ export class AccountsService {
   }
 
   /** Signs in with a verified Google ID token: links the Google id to an existing account or creates an active one. */
-  async signInWithGoogle(em: EntityManager, idToken: string): Promise<SignedIn> {
+  async signInWithGoogle(em: EntityManager, idToken: string, origin?: RequestOrigin): Promise<SignedIn> {
     const identity = await this.deps.google.verify(idToken);
     let user = (await em.findOne(User, { googleId: identity.googleId })) ?? (await em.findOne(User, { email: identity.email }));
+    const linksGoogle = !!user && !user.googleId;
     if (user && !user.isActive) {
       // Whoever registered this address never proved they own it; Google just proved the caller does.
       // Nothing the earlier registrant set may survive: password, sessions, API key, second factor.
-      await this.dropUnprovenCredentials(em, user);
+      await this.dropUnprovenCredentials(em, user, origin);
     }
     if (user) {
       user.googleId ??= identity.googleId;
@@ -75,25 +83,30 @@ export class AccountsService {
       user = em.create(User, { email: identity.email, firstName: identity.firstName, lastName: identity.lastName, googleId: identity.googleId, isActive: true });
       this.deps.apiKeys.createFor(em, user);
     }
-    const session = this.newSession(em, user);
+    const session = this.newSession(em, user, origin);
+    this.deps.securityLog.record(em, user, 'SIGN_IN', origin, { method: 'google' });
+    if (linksGoogle) this.deps.securityLog.record(em, user, 'GOOGLE_LINKED', origin);
     try {
       await em.flush();
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw new DomainError('ALREADY_EXISTS', 'This account is being created by another request; try again.');
       throw error;
     }
+    if (linksGoogle) await this.deps.notices.send(user, 'GOOGLE_LINKED', origin);
     return { user, token: this.tokenFor(session) };
   }
 
-  async login(em: EntityManager, input: LoginInput): Promise<SignedIn> {
+  async login(em: EntityManager, input: LoginInput, origin?: RequestOrigin): Promise<SignedIn> {
     const user = await em.findOne(User, { email: normalizeEmail(input.email) });
     const passwordOk = await this.deps.passwords.verify(user?.passwordHash, input.password);
+    if (user && !passwordOk) await this.deps.securityLog.write(em, user.id, 'SIGN_IN_FAILED', origin, { reason: 'wrong_password' });
     if (!user || !passwordOk) throw unauthenticated('The email or password is incorrect.');
     if (user.twoFactorMethod) {
       if (!input.code) throw new DomainError('TWO_FACTOR_REQUIRED', 'Two-factor authentication is enabled: send the code as well.', { is_2fa_enabled: true });
-      await this.checkSecondFactor(em, user, input.code);
+      await this.checkSecondFactor(em, user, input.code).catch((error) => this.failedSignIn(em, user, 'wrong_code', error, origin));
     }
-    const session = this.newSession(em, user);
+    const session = this.newSession(em, user, origin);
+    this.deps.securityLog.record(em, user, 'SIGN_IN', origin, { method: 'password' });
     await em.flush();
     return { user, token: this.tokenFor(session) };
   }
@@ -103,15 +116,16 @@ export class AccountsService {
     // The hottest query of the service (every request with a user token): one indexed join, hand-written
     // because the ORM's query building cost more than the query itself; the row still becomes a managed entity.
     const [row] = await em.getConnection().execute(
-      `select u.* from sessions s join users u on u.id = s.user_id
+      `select u.*, ${this.deps.sessions.touchDueSql} as session_touch_due from sessions s join users u on u.id = s.user_id
         where s.id = ? and s.user_id = ? and s.revoked_at is null and s.expires_at > now()`,
       [sessionId, userId],
     );
+    if (row?.session_touch_due) await this.deps.sessions.touch(em, sessionId);
     return row ? em.map(User, row) : null;
   }
 
-  async logout(em: EntityManager, sessionId: string): Promise<void> {
-    await em.nativeUpdate(Session, { id: sessionId, revokedAt: null }, { revokedAt: new Date() });
+  async logout(em: EntityManager, userId: string, sessionId: string, origin?: RequestOrigin): Promise<void> {
+    await this.deps.sessions.revoke(em, { userId, sessionId }, { scope: 'current', reason: 'logout' }, origin);
   }
 
   async sendOtp(em: EntityManager, email: string, type: OtpType, known?: User): Promise<void> {
@@ -146,29 +160,34 @@ export class AccountsService {
    * caller's own session when a signed-in user made the change. Without one (the forgotten-password path,
    * possibly a recovered account) the API key is replaced as well, so no earlier holder keeps access.
    */
-  async changePassword(em: EntityManager, email: string, password: string, code: string, keepSessionId?: string): Promise<void> {
+  async changePassword(em: EntityManager, email: string, password: string, code: string, keepSessionId?: string, origin?: RequestOrigin): Promise<void> {
     const user = await this.findByEmail(em, email);
     await this.deps.otps.consume(em, user, 'CHANGE_PASSWORD', code);
     user.passwordHash = await this.deps.passwords.hash(password);
     await em.transactional(async (tx) => {
       tx.persist(user);
-      await tx.nativeUpdate(Session, { user: user.id, revokedAt: null, ...(keepSessionId ? { id: { $ne: keepSessionId } } : {}) }, { revokedAt: new Date() });
-      if (!keepSessionId) await this.deps.apiKeys.reset(tx as EntityManager, user.id);
+      this.deps.securityLog.record(tx as EntityManager, user, 'PASSWORD_CHANGED', origin, { reason: keepSessionId ? 'user_request' : 'password_reset' });
+      await this.deps.sessions.revoke(tx as EntityManager, { userId: user.id, exceptSessionId: keepSessionId }, { scope: keepSessionId ? 'others' : 'all', reason: 'password_changed' }, origin);
+      if (!keepSessionId) await this.deps.apiKeys.reset(tx as EntityManager, user.id, { reason: 'password_reset', origin });
     });
+    await this.deps.notices.send(user, 'PASSWORD_CHANGED', origin);
   }
 
-  async enableTwoFactor(em: EntityManager, user: User, code: string): Promise<void> {
+  async enableTwoFactor(em: EntityManager, user: User, code: string, origin?: RequestOrigin): Promise<void> {
     if (user.twoFactorMethod) throw badRequest('Two-factor authentication is already enabled.');
     await this.deps.otps.consume(em, user, 'TWO_FACTOR_AUTH', code);
     user.twoFactorMethod = 'email';
+    this.deps.securityLog.record(em, user, 'TWO_FACTOR_ENABLED', origin, { method: 'email' });
     await em.flush();
   }
 
-  async disableTwoFactor(em: EntityManager, user: User, code: string): Promise<void> {
+  async disableTwoFactor(em: EntityManager, user: User, code: string, origin?: RequestOrigin): Promise<void> {
     if (!user.twoFactorMethod) throw badRequest('Two-factor authentication is not enabled.');
     await this.checkSecondFactor(em, user, code);
+    this.deps.securityLog.record(em, user, 'TWO_FACTOR_DISABLED', origin, { method: user.twoFactorMethod });
     Object.assign(user, { twoFactorMethod: null, totpSecret: null, totpPendingSecret: null, totpLastStep: null });
     await em.flush();
+    await this.deps.notices.send(user, 'TWO_FACTOR_DISABLED', origin);
   }
 
   /**
@@ -184,12 +203,13 @@ export class AccountsService {
     return { secret, otpauthUri: totp.uri(secret, user.email, this.deps.serviceName) };
   }
 
-  async confirmTotpSetup(em: EntityManager, user: User, code: string): Promise<void> {
+  async confirmTotpSetup(em: EntityManager, user: User, code: string, origin?: RequestOrigin): Promise<void> {
     if (user.twoFactorMethod) throw badRequest('Two-factor authentication is already enabled.');
     if (!user.totpPendingSecret) throw badRequest('Start the authenticator setup first.');
     const step = await totp.check(this.deps.box.decrypt(user.totpPendingSecret), code, null);
     if (step === null) throw unauthenticated('The authenticator code is invalid.');
     Object.assign(user, { twoFactorMethod: 'totp', totpSecret: user.totpPendingSecret, totpPendingSecret: null, totpLastStep: step });
+    this.deps.securityLog.record(em, user, 'TWO_FACTOR_ENABLED', origin, { method: 'totp' });
     await em.flush();
   }
 
@@ -215,10 +235,16 @@ export class AccountsService {
     return user;
   }
 
-  private async dropUnprovenCredentials(em: EntityManager, user: User): Promise<void> {
+  private async dropUnprovenCredentials(em: EntityManager, user: User, origin?: RequestOrigin): Promise<void> {
     Object.assign(user, { passwordHash: null, twoFactorMethod: null, totpSecret: null, totpPendingSecret: null, totpLastStep: null });
-    await em.nativeUpdate(Session, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
-    await this.deps.apiKeys.reset(em, user.id);
+    await this.deps.sessions.revoke(em, { userId: user.id }, { scope: 'all', reason: 'google_takeover' }, origin);
+    await this.deps.apiKeys.reset(em, user.id, { reason: 'google_takeover', origin });
+  }
+
+  /** A wrong second factor at sign-in: logged for the account's owner, then the refusal goes on. */
+  private async failedSignIn(em: EntityManager, user: User, reason: 'wrong_code', error: unknown, origin?: RequestOrigin): Promise<never> {
+    if (error instanceof DomainError && error.code === 'UNAUTHENTICATED') await this.deps.securityLog.write(em, user.id, 'SIGN_IN_FAILED', origin, { reason });
+    throw error;
   }
 
   private async checkSecondFactor(em: EntityManager, user: User, code: string): Promise<void> {
@@ -230,8 +256,8 @@ export class AccountsService {
     user.totpLastStep = step;
   }
 
-  private newSession(em: EntityManager, user: User): Session {
-    return em.create(Session, { user, expiresAt: new Date(Date.now() + this.deps.sessionDays * 86_400_000) });
+  private newSession(em: EntityManager, user: User, origin?: RequestOrigin): Session {
+    return em.create(Session, { user, expiresAt: new Date(Date.now() + this.deps.sessionDays * 86_400_000), ip: origin?.ip, userAgent: origin?.userAgent });
   }
 
   private tokenFor(session: Session): string {

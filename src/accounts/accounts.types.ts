@@ -81,7 +81,7 @@ export class UserPayload {
 
 @ObjectType({ description: 'Whether the mutation did its work (false only with userErrors).' })
 export class DonePayload {
-  @Field() done!: boolean;
+  @Field(() => Boolean, { nullable: true }) done?: boolean;
   @Field(() => [UserError]) userErrors!: UserError[];
 }
 

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Services } from '../app/services';
+import { spendBudget } from '../graphql/budget';
 import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
 import { presentFoundTask } from './agent.rest';
@@ -22,6 +23,8 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
   api.get<{ Params: { user_id: string; task_id: string } }>('/users/:user_id/tasks/:task_id/events', async (request, reply) => {
     let context = await createContext(services, request.headers.authorization, request.ip);
     const variables = { userId: request.params.user_id, id: request.params.task_id };
+    // Opening a stream costs one read of the task; the polls that follow are the server's own.
+    await spendBudget(context, task.cost(variables));
     const read = async () => {
       (context.em as EntityManager).clear();
       return presentFoundTask((await task.run(context, variables)) as Parameters<typeof presentFoundTask>[0]) as { status: string; updated_at: string };

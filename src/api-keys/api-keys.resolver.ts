@@ -1,6 +1,7 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Mutation, ObjectType, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { OWN_ACCOUNT } from '../accounts/accounts.types';
 import { User } from '../accounts/user.entity';
+import { callerUser } from '../auth/caller';
 import type { Context } from '../graphql/context';
 import { Node } from '../graphql/pagination';
 import { ReturnsUserErrors, UserError } from '../graphql/user-errors';
@@ -35,6 +36,6 @@ export class ApiKeysResolver {
   @Mutation(() => ResetApiKeyPayload, { description: 'Replace your API key; the old token stops working at once.' })
   @UseMiddleware(ReturnsUserErrors)
   async resetApiKey(@Arg('input', () => ResetApiKeyInput, { defaultValue: {} }) _input: ResetApiKeyInput, @Ctx() ctx: Context): Promise<ResetApiKeyPayload> {
-    return { apiKey: await ctx.services.apiKeys.reset(ctx.em, ctx.caller.kind === 'user' ? ctx.caller.user.id : ''), userErrors: [] };
+    return { apiKey: await ctx.services.apiKeys.resetByOwner(ctx.em, callerUser(ctx.caller)!, ctx.origin), userErrors: [] };
   }
 }

@@ -1,13 +1,20 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TokenService } from '../auth/tokens';
 import { User } from '../accounts/user.entity';
+import type { RequestOrigin } from '../security-log/request-origin';
+import type { SecurityEventDetail } from '../security-log/security-event.entity';
+import type { SecurityLog } from '../security-log/security-log.service';
+import type { SecurityNotices } from '../security-log/security-notices';
 import { ApiKey } from './api-key.entity';
 
 export interface ApiKeyView { id: string; token: string; createdAt: Date; updatedAt: Date }
 
 /** A user's one API key: shown on request, replaced on reset (which ends the old token at once). */
 export class ApiKeysService {
-  constructor(private readonly tokens: TokenService) {}
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly audit: { securityLog: SecurityLog; notices: SecurityNotices },
+  ) {}
 
   /** Adds a key for a new user to the unit of work; the caller's flush writes it with the user. */
   createFor(em: EntityManager, user: User): ApiKey {
@@ -19,8 +26,16 @@ export class ApiKeysService {
     return this.present(key);
   }
 
-  async reset(em: EntityManager, userId: string): Promise<ApiKeyView> {
-    return this.present(await this.replace(em, userId));
+  /** Replaces the key, with a security log entry in the same transaction (also when a password reset or a Google takeover does it). */
+  async reset(em: EntityManager, userId: string, why: { reason: SecurityEventDetail['reason']; origin?: RequestOrigin }): Promise<ApiKeyView> {
+    return this.present(await this.replace(em, userId, why));
+  }
+
+  /** The owner asked for a new key: it is replaced and the owner is told by email. */
+  async resetByOwner(em: EntityManager, user: User, origin?: RequestOrigin): Promise<ApiKeyView> {
+    const key = await this.reset(em, user.id, { reason: 'user_request', origin });
+    await this.audit.notices.send(user, 'API_KEY_RESET', origin);
+    return key;
   }
 
   /** The user an API key token acts for, or null when the key was reset or never existed. */
@@ -30,10 +45,11 @@ export class ApiKeysService {
     return row ? em.map(User, row) : null;
   }
 
-  private async replace(em: EntityManager, userId: string): Promise<ApiKey> {
+  private async replace(em: EntityManager, userId: string, why?: { reason: SecurityEventDetail['reason']; origin?: RequestOrigin }): Promise<ApiKey> {
     return em.transactional(async (tx) => {
       await tx.nativeDelete(ApiKey, { user: userId });
       const key = tx.create(ApiKey, { user: tx.getReference(User, userId) });
+      if (why) this.audit.securityLog.record(tx as EntityManager, userId, 'API_KEY_RESET', why.origin, { reason: why.reason });
       await tx.flush();
       return key;
     });

@@ -9,6 +9,7 @@ import { TasksService } from '../agent/tasks.service';
 import { UploadStorage } from '../agent/upload-storage';
 import { GoogleIdTokenVerifier } from '../accounts/google-id-token';
 import { OtpService } from '../accounts/otp.service';
+import { SessionsService } from '../accounts/sessions.service';
 import { ApiKeysService } from '../api-keys/api-keys.service';
 import { CallerResolver } from '../auth/caller';
 import { PasswordHasher } from '../auth/passwords';
@@ -20,6 +21,8 @@ import { CreditsService } from '../credits/credits.service';
 import { PurchasesService } from '../credits/purchases.service';
 import { StripeService } from '../credits/stripe.service';
 import { Mailer } from '../mail/mailer';
+import { SecurityLog } from '../security-log/security-log.service';
+import { SecurityNotices } from '../security-log/security-notices';
 import { SystemService } from '../system/system.service';
 
 /** The composition root: every domain service, built once per process from the configuration. */
@@ -27,7 +30,10 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
   const box = new SecretBox(config.encryptionKey);
   const tokens = new TokenService(config.jwtSecret);
   const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir }, log);
-  const apiKeys = new ApiKeysService(tokens);
+  const securityLog = new SecurityLog();
+  const notices = new SecurityNotices({ mailer, serviceName: config.serviceName, log });
+  const sessions = new SessionsService({ securityLog, touchIntervalSeconds: config.sessionTouchIntervalSeconds });
+  const apiKeys = new ApiKeysService(tokens, { securityLog, notices });
   const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   const accounts = new AccountsService({
     passwords: new PasswordHasher(config.argon2),
@@ -37,6 +43,9 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     mailer,
     apiKeys,
     google: new GoogleIdTokenVerifier({ clientId: config.googleClientId, jwksUrl: config.googleJwksUrl, issuers: config.googleIssuers }),
+    sessions,
+    securityLog,
+    notices,
     sessionDays: config.sessionDays,
     otpTtlMinutes: config.otpTtlMinutes,
     serviceName: config.serviceName,
@@ -76,6 +85,8 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     log,
     tokens,
     accounts,
+    sessions,
+    securityLog,
     apiKeys,
     credits,
     purchases,
@@ -83,7 +94,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     tasks,
     system: new SystemService(config.serviceName),
     callers: new CallerResolver({ tokens, accounts, apiKeys, publicApiKey: config.publicApiKey, adminApiKey: config.adminApiKey }),
-    rateLimits: new RateLimits({ perSecond: config.rateLimitPerSecond, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix }),
+    rateLimits: new RateLimits({ points: config.rateLimitPoints, windowSeconds: config.rateLimitWindowSeconds, anonymousPoints: config.rateLimitAnonymousPoints, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix }),
     async close() {
       await queue.stop();
       mailer.close();

@@ -2,16 +2,37 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { DomainError } from '../core/errors';
 
+/** Where a caller's budget stands after a charge: what the RateLimit headers and the `rateLimit` field show. */
+export interface Budget {
+  /** Points this request cost. */
+  cost: number;
+  /** Points per window. */
+  limit: number;
+  remaining: number;
+  windowSeconds: number;
+  resetAt: Date;
+}
+
+/** Over budget: a 429 whose budget (remaining 0, reset time) still goes into the RateLimit headers. */
+export class BudgetExceeded extends DomainError {
+  constructor(readonly budget: Budget) {
+    const retryAfter = Math.max(1, Math.ceil((budget.resetAt.getTime() - Date.now()) / 1000));
+    super('RATE_LIMITED', `Too many requests; retry in ${retryAfter} s.`, { retry_after_seconds: retryAfter });
+  }
+}
+
 /**
- * Request budgets. The store is memory for a single instance or Redis (REDIS_URL) so several
- * instances share one budget per caller.
+ * Budgets. Callers spend cost points (src/graphql/cost.ts), not requests, from a budget per window: the
+ * signed-in per user session or API key, everyone else per client IP with a smaller budget. The store is
+ * memory for a single instance or Redis (REDIS_URL) so several instances share one budget per caller.
  */
 export class RateLimits {
   private readonly perCaller: RateLimiterAbstract | null;
+  private readonly perAnonymousIp: RateLimiterAbstract | null;
   private readonly authPerIp: RateLimiterAbstract;
   private readonly authPerAccount: RateLimiterAbstract;
 
-  constructor(options: { perSecond: number; authPerAccountPerMinute: number; authPerIpPerMinute: number; redis?: Redis; keyPrefix: string }) {
+  constructor(options: { points: number; windowSeconds: number; anonymousPoints: number; authPerAccountPerMinute: number; authPerIpPerMinute: number; redis?: Redis; keyPrefix: string }) {
     const make = (name: string, points: number, duration: number) => {
       const keyPrefix = `${options.keyPrefix}:rl:${name}`;
       const memory = new RateLimiterMemory({ keyPrefix, points, duration });
@@ -21,14 +42,34 @@ export class RateLimits {
         : memory;
     };
     // 0 turns the per-caller limit off (benchmarks measure the limiter's own cost this way).
-    this.perCaller = options.perSecond > 0 ? make('caller', options.perSecond, 1) : null;
+    this.perCaller = options.points > 0 ? make('caller', options.points, options.windowSeconds) : null;
+    this.perAnonymousIp = options.points > 0 && options.anonymousPoints > 0 ? make('anonymous', options.anonymousPoints, options.windowSeconds) : null;
     this.authPerIp = make('auth-ip', options.authPerIpPerMinute, 60);
     this.authPerAccount = make('auth-account', options.authPerAccountPerMinute, 60);
   }
 
-  /** Every request: `key` is the API key, user session or IP the budget belongs to. */
-  async consumeRequest(key: string): Promise<void> {
-    if (this.perCaller) await consume(this.perCaller, key);
+  /**
+   * Spends `cost` points of the budget `key` belongs to (an API key, a user session, or `ip:` and the IP
+   * of a caller without credentials). Over budget: BudgetExceeded. No limit configured: null.
+   */
+  async spend(key: string, cost: number, anonymous: boolean): Promise<Budget | null> {
+    const limiter = anonymous ? this.perAnonymousIp : this.perCaller;
+    if (!limiter) return null;
+    // Never affordable, so not worth waiting for: refused without spending what the caller has left.
+    if (cost > limiter.points) throw new DomainError('QUERY_TOO_COMPLEX', `The request costs ${cost} points, more than the whole budget of ${limiter.points} per ${limiter.duration} s.`);
+    const budget = (res: RateLimiterRes): Budget => ({
+      cost,
+      limit: limiter.points,
+      remaining: Math.max(0, res.remainingPoints),
+      windowSeconds: limiter.duration,
+      resetAt: new Date(Date.now() + res.msBeforeNext),
+    });
+    try {
+      return budget(await limiter.consume(key, cost));
+    } catch (error) {
+      if (error instanceof RateLimiterRes) throw new BudgetExceeded(budget(error));
+      throw error;
+    }
   }
 
   /** Sign-up, login and OTP attempts: charged to the client IP and, when one is named, to the account. */

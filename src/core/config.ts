@@ -20,6 +20,8 @@ export interface Config {
   /** Key for encrypting TOTP secrets at rest (derived from jwtSecret when unset). */
   encryptionKey: string;
   sessionDays: number;
+  /** A session's "last used" time is written at most this often (not on every request). */
+  sessionTouchIntervalSeconds: number;
   otpTtlMinutes: number;
   otpMaxAttempts: number;
   smtpUrl?: string;
@@ -28,7 +30,12 @@ export interface Config {
   googleClientId?: string;
   googleJwksUrl: string;
   googleIssuers: string[];
-  rateLimitPerSecond: number;
+  /** Cost points per caller per window (GraphQL, REST and MCP alike); 0 turns the limit off. */
+  rateLimitPoints: number;
+  rateLimitWindowSeconds: number;
+  /** The budget of callers without credentials of their own (no key, the public key, an invalid header), per IP. */
+  rateLimitAnonymousPoints: number;
+  graphqlLimits: GraphQLLimitsConfig;
   authRateLimitPerAccountPerMinute: number;
   authRateLimitPerIpPerMinute: number;
   redisUrl?: string;
@@ -67,6 +74,23 @@ export interface Config {
   appUrl: string;
   creditRates: RateTier[];
   stripe: StripeConfig;
+}
+
+/** Checked on every /graphql document before it runs; 0 turns a limit off. */
+export interface GraphQLLimitsConfig {
+  maxTokens: number;
+  maxAliases: number;
+  maxDepth: number;
+  maxDirectives: number;
+  maxRootFields: number;
+  /** The largest cost one operation may have (see src/graphql/cost.ts). */
+  maxCost: number;
+  /** The same for callers without credentials of their own, who may also only call the fields open to them. */
+  anonymousMaxCost: number;
+  /** Off in production unless asked for: introspection, "did you mean" hints, the GraphiQL page. */
+  introspection: boolean;
+  suggestions: boolean;
+  graphiql: boolean;
 }
 
 /** Credits are sold in tiers: an amount between the limits (USD, inclusive) buys `rate` credits per USD. */
@@ -140,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminApiKey: env.ADMIN_API_KEY || undefined,
     encryptionKey: env.ENCRYPTION_KEY || jwtSecret,
     sessionDays: int(env, 'SESSION_DAYS', 7),
+    sessionTouchIntervalSeconds: int(env, 'SESSION_TOUCH_INTERVAL_SECONDS', 300),
     otpTtlMinutes: int(env, 'OTP_TTL_MINUTES', 10),
     otpMaxAttempts: int(env, 'OTP_MAX_ATTEMPTS', 5),
     smtpUrl: env.SMTP_URL || undefined,
@@ -148,7 +173,8 @@ export function loadConfig(env: Env = process.env): Config {
     googleClientId: env.GOOGLE_CLIENT_ID || undefined,
     googleJwksUrl: env.GOOGLE_JWKS_URL ?? 'https://www.googleapis.com/oauth2/v3/certs',
     googleIssuers: (env.GOOGLE_ISSUERS ?? 'https://accounts.google.com,accounts.google.com').split(','),
-    rateLimitPerSecond: int(env, 'RATE_LIMIT_PER_SECOND', 10),
+    ...rateLimitConfig(env),
+    graphqlLimits: graphqlLimitsConfig(env, mode),
     authRateLimitPerAccountPerMinute: int(env, 'AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE', 10),
     authRateLimitPerIpPerMinute: int(env, 'AUTH_RATE_LIMIT_PER_IP_PER_MINUTE', 60),
     redisUrl: env.REDIS_URL || undefined,
@@ -178,6 +204,36 @@ export function loadConfig(env: Env = process.env): Config {
     appUrl: env.APP_URL ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`,
     creditRates: creditRates(env.CREDIT_RATES),
     stripe: stripeConfig(env, mode, dataDir),
+  };
+}
+
+/**
+ * Budgets in cost points per window. RATE_LIMIT_PER_SECOND, the older per-request setting, still works when
+ * RATE_LIMIT_POINTS is unset: that many points per one-second window.
+ */
+function rateLimitConfig(env: Env): Pick<Config, 'rateLimitPoints' | 'rateLimitWindowSeconds' | 'rateLimitAnonymousPoints'> {
+  const legacy = env.RATE_LIMIT_POINTS === undefined && env.RATE_LIMIT_PER_SECOND !== undefined;
+  const points = legacy ? int(env, 'RATE_LIMIT_PER_SECOND', 0) : int(env, 'RATE_LIMIT_POINTS', 6000);
+  return {
+    rateLimitPoints: points,
+    rateLimitWindowSeconds: legacy ? 1 : Math.max(1, int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60)),
+    rateLimitAnonymousPoints: int(env, 'RATE_LIMIT_ANONYMOUS_POINTS', legacy ? points : Math.min(points, 600)),
+  };
+}
+
+function graphqlLimitsConfig(env: Env, mode: Config['env']): GraphQLLimitsConfig {
+  const flag = (name: string) => (env[name] === undefined || env[name] === '' ? mode !== 'production' : env[name] === 'true');
+  return {
+    maxTokens: int(env, 'GRAPHQL_MAX_TOKENS', 1000),
+    maxAliases: int(env, 'GRAPHQL_MAX_ALIASES', 15),
+    maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 8),
+    maxDirectives: int(env, 'GRAPHQL_MAX_DIRECTIVES', 20),
+    maxRootFields: int(env, 'GRAPHQL_MAX_ROOT_FIELDS', 10),
+    maxCost: int(env, 'GRAPHQL_MAX_COST', 1000),
+    anonymousMaxCost: int(env, 'GRAPHQL_ANONYMOUS_MAX_COST', 100),
+    introspection: flag('GRAPHQL_INTROSPECTION'),
+    suggestions: flag('GRAPHQL_SUGGESTIONS'),
+    graphiql: flag('GRAPHIQL'),
   };
 }
 

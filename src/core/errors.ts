@@ -6,6 +6,14 @@ export const ERROR_STATUS = {
   BAD_REQUEST: 400,
   /** The documented status for "already exists" (e.g. a taken email) is 400. */
   ALREADY_EXISTS: 400,
+  /** GraphQL operation limits (src/graphql/limits.ts), checked before anything runs. */
+  TOO_MANY_TOKENS: 400,
+  TOO_MANY_ALIASES: 400,
+  QUERY_TOO_DEEP: 400,
+  TOO_MANY_DIRECTIVES: 400,
+  TOO_MANY_ROOT_FIELDS: 400,
+  QUERY_TOO_COMPLEX: 400,
+  INTROSPECTION_DISABLED: 400,
   UNAUTHENTICATED: 401,
   /** A login needs the second-factor code (REST: `data: {is_2fa_enabled: true}`). */
   TWO_FACTOR_REQUIRED: 401,

@@ -6,6 +6,7 @@ import { ApiKey } from '../api-keys/api-key.entity';
 import { Purchase } from '../credits/purchase.entity';
 import { StripeEvent } from '../credits/stripe-event.entity';
 import { Transaction } from '../credits/transaction.entity';
+import { SecurityEvent } from '../security-log/security-event.entity';
 
 /** Every entity of every capability; the ORM and the migration generator both read this list. */
-export const entities = [User, Session, Otp, ApiKey, Transaction, Purchase, StripeEvent, Task];
+export const entities = [User, Session, Otp, ApiKey, Transaction, Purchase, StripeEvent, Task, SecurityEvent];

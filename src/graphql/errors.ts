@@ -2,14 +2,23 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { DomainError } from '../core/errors';
+import { tokenLimitError, withoutSuggestions } from './limits';
 
 /**
  * What a GraphQL client sees of an error: domain errors with their code, HTTP-like status and data;
  * GraphQL's own parse/validation errors as they are; anything else as an opaque internal error.
  */
-export function formatGraphQLError(log: Logger) {
+export function formatGraphQLError(log: Logger, options: { suggestions: boolean } = { suggestions: true }) {
+  const format = formatWithSuggestions(log);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = domainErrorIn(error) ?? unwrapResolverError(error);
+    const result = format(formatted, error);
+    return options.suggestions ? result : { ...result, message: withoutSuggestions(result.message) };
+  };
+}
+
+function formatWithSuggestions(log: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = domainErrorIn(error) ?? tokenLimitError(error) ?? unwrapResolverError(error);
     if (original instanceof DomainError) {
       return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { code: original.code, status: original.status, ...(original.data ? { data: original.data } : {}) } };
     }

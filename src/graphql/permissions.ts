@@ -1,4 +1,4 @@
-import { allow, chain, deny, rule, shield } from 'graphql-shield';
+import { allow, chain, deny, or, rule, shield } from 'graphql-shield';
 import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { applyMiddleware, type IMiddleware } from 'graphql-middleware';
 import { ArgumentValidationError } from 'type-graphql';
@@ -46,8 +46,9 @@ async function ownUser(requested: unknown, ctx: Context) {
   const exists = typeof requested === 'string' && (await ctx.em.count(User, { id: requested })) > 0;
   return exists ? forbidden('You can only access your own account.') : notFound('User not found.');
 }
-/** `user(id:)`: the id is required and must be the caller's. */
-const ownsIdArg = rule({ cache: 'no_cache' })((_parent, args: { id?: unknown }, ctx: Context) => ownUser(args.id ?? '', ctx));
+/** `user(id:)` (or another argument naming a user): the id is required and must be the caller's. */
+const ownsIdArgNamed = (name: string) => rule(`ownsIdArg:${name}`, { cache: 'no_cache' })((_parent, args: Record<string, unknown>, ctx: Context) => ownUser(args[name] ?? '', ctx));
+const ownsIdArg = ownsIdArgNamed('id');
 /** Mutations on one's own account: `input.userId` is optional (REST passes its path's id) and must be the caller's. */
 const ownsInputUser = rule({ cache: 'no_cache' })((_parent, args: { input?: { userId?: unknown } }, ctx: Context) => ownUser(args.input?.userId, ctx));
 
@@ -89,6 +90,7 @@ const OPEN_TYPES = [
   'PageInfo', 'Task', 'TaskInput', 'TaskEdge', 'TaskConnection', 'AttachmentCategoryType', 'Money', 'UserError', 'UserPayload', 'DonePayload',
   'StartTotpSetupPayload', 'BuyCreditsPayload', 'OpenBillingPortalPayload', 'AdjustCreditsPayload', 'StartAnalysisPayload', 'ResetApiKeyPayload',
   'AnalysisReport', 'ReportProvider', 'ReportClaim', 'ReportFinding', 'ReportFile', 'ImageFacts', 'MediaFacts', 'DocumentFacts',
+  'RateLimit', 'Session', 'SecurityEvent', 'SecurityEventDetail', 'SecurityEventEdge', 'SecurityEventConnection', 'RevokeSessionsPayload',
 ] as const;
 
 /**
@@ -102,6 +104,8 @@ const GUARDED_FIELDS = {
     transaction: isActive,
     tasks: isActive,
     task: isActive,
+    sessions: isUserToken,
+    securityLog: isUserToken,
   },
 };
 
@@ -112,12 +116,14 @@ export const ruleTree = {
       '*': deny,
       health: allow,
       version: allow,
+      rateLimit: allow,
       viewer: isAccountCaller,
       user: chain(isAccountCaller, ownsIdArg),
       node: activeAccount,
       nodes: activeAccount,
       stripeRate: activeAccount,
       supportedAttachments: activeAccount,
+      userSecurityLog: or(chain(isUserToken, ownsIdArgNamed('userId')), isAdmin),
     },
     Mutation: {
       '*': deny,
@@ -138,8 +144,19 @@ export const ruleTree = {
       portal: activeAccount,
       adjustCredits: isAdmin,
       startAnalysis: chain(isAccountCaller, ownsInputUser, isActive),
+      revokeSession: own,
+      revokeSessions: own,
     },
 };
+
+/**
+ * The only root fields a caller without credentials of its own (no header, an invalid one, the public key)
+ * may name in a /graphql document; anything else refuses the whole document before it runs (budget.ts).
+ */
+export const KEYLESS_ROOT_FIELDS: ReadonlySet<string> = new Set([
+  'health', 'version', 'rateLimit', '__typename', '__schema', '__type',
+  'register', 'activate', 'sendOtp', 'changePassword', 'login', 'signInWithGoogle',
+]);
 
 const permissions = shield(ruleTree, {
   fallbackRule: deny,

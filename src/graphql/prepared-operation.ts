@@ -1,6 +1,7 @@
 import { execute, parse, validate, type DocumentNode, type FieldNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
 import { DomainError } from '../core/errors';
 import type { Context } from './context';
+import { analyzeOperation } from './cost';
 
 /**
  * A GraphQL document the adapters (REST, MCP) run on a caller's behalf: parsed and validated once at
@@ -10,6 +11,8 @@ import type { Context } from './context';
 export interface PreparedOperation {
   /** A query reads only; MCP tells clients so (they may run read-only tools without asking). */
   readonly readOnly: boolean;
+  /** Its cost with these variables (src/graphql/cost.ts): what the adapter spends from the caller's budget. */
+  cost(variables: Record<string, unknown>): number;
   /**
    * The value of the operation's root field (or, with several root fields, e.g. an ownership check beside a
    * shared list, the whole `data`); any failure is thrown as a DomainError.
@@ -26,6 +29,7 @@ export function prepareOperation(schema: GraphQLSchema, source: string, label: s
 
   return {
     readOnly: operation === 'query',
+    cost: (variables) => analyzeOperation(schema, document, undefined, variables).cost,
     async run(contextValue, variableValues) {
       const result = await execute({ schema, document, contextValue: { ...contextValue, throwUserErrors: true }, variableValues });
       if (result.errors?.length) throw asDomainError(result.errors[0], contextValue);

@@ -6,12 +6,16 @@ import { AccountsResolver } from '../accounts/accounts.resolver';
 import { AgentResolver, TaskResolver, UserTasksResolver } from '../agent/agent.resolver';
 import { ApiKeysResolver } from '../api-keys/api-keys.resolver';
 import { CreditsResolver, TransactionResolver, UserCreditsResolver } from '../credits/credits.resolver';
+import { SessionsResolver } from '../accounts/sessions.resolver';
+import { SecurityLogResolver } from '../security-log/security-log.resolver';
 import { SystemResolver } from '../system/system.resolver';
 import { NodeResolver } from './node.resolver';
 import { applyPermissions } from './permissions';
+import { RateLimitResolver } from './rate-limit.resolver';
 
 export const resolvers = [
-  AccountsResolver, NodeResolver, ApiKeysResolver, CreditsResolver, UserCreditsResolver, TransactionResolver, SystemResolver, AgentResolver, UserTasksResolver, TaskResolver,
+  AccountsResolver, SessionsResolver, SecurityLogResolver, NodeResolver, ApiKeysResolver, CreditsResolver, UserCreditsResolver, TransactionResolver, SystemResolver,
+  AgentResolver, UserTasksResolver, TaskResolver, RateLimitResolver,
 ] as const;
 
 /** The checked-in SDL lives here; `npm run schema:emit` rewrites it and a test fails when it is stale. */

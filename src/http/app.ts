@@ -8,6 +8,7 @@ import { GraphQLError } from 'graphql';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { accountsRest } from '../accounts/accounts.rest';
+import { sessionsRest } from '../accounts/sessions.rest';
 import { agentRest } from '../agent/agent.rest';
 import { startAnalysisWorker } from '../agent/analysis-worker';
 import { registerTaskEvents } from '../agent/task-events';
@@ -20,6 +21,7 @@ import { stripeWebhookRoutes } from '../credits/credits.webhook';
 import { DomainError } from '../core/errors';
 import { createContext, type Context } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/errors';
+import { operationLimits } from '../graphql/limits';
 import { buildExecutableSchema } from '../graphql/schema';
 import { accountsMcp } from '../accounts/accounts.mcp';
 import { agentMcp } from '../agent/agent.mcp';
@@ -27,13 +29,14 @@ import { creditsMcp } from '../credits/credits.mcp';
 import { registerMcpEndpoint } from '../mcp/mcp-endpoint';
 import type { McpTool } from '../mcp/mcp-tool';
 import { systemMcp } from '../system/system.mcp';
+import { securityLogRest } from '../security-log/security-log.rest';
 import { systemRest } from '../system/system.rest';
 import { sendError } from './envelope';
 import { registerGraphiQL } from './graphiql';
 import { registerRestOperations, type RestOperation } from './rest-operation';
 
 export const REST_PREFIX = '/api/v1';
-const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest, ...creditsRest, ...agentRest];
+const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest, ...creditsRest, ...agentRest, ...sessionsRest, ...securityLogRest];
 const mcpTools: McpTool[] = [...systemMcp, ...accountsMcp, ...creditsMcp, ...agentMcp];
 
 export interface App { http: FastifyInstance; services: Services }
@@ -74,11 +77,13 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
 
 
   const schema = await buildExecutableSchema();
+  const limits = operationLimits(config.graphqlLimits);
   const apollo = new ApolloServer<Context>({
     schema,
-    formatError: formatGraphQLError(log),
+    formatError: formatGraphQLError(log, { suggestions: config.graphqlLimits.suggestions }),
     includeStacktraceInErrorResponses: false,
-    plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled()],
+    ...limits.server,
+    plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled(), ...limits.plugins],
   });
   await apollo.start();
   // Room for an analysis's inline (base64) files on /graphql and /mcp; other JSON bodies keep the general limit.
@@ -90,16 +95,16 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     handler: fastifyApolloHandler(apollo, {
       context: async (request) => {
         try {
-          return await createContext(services, request.headers.authorization, request.ip);
+          return await createContext(services, request.headers.authorization, request.ip, request.headers['user-agent']);
         } catch (error) {
-          // Apollo answers a failed context with this status (e.g. 429 over the rate limit).
+          // Apollo answers a failed context with the DomainError's status.
           if (error instanceof DomainError) throw new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: { status: error.status } } });
           throw error;
         }
       },
     }),
   });
-  registerGraphiQL(http);
+  if (config.graphqlLimits.graphiql) registerGraphiQL(http);
 
   await http.register(
     async (api) => {

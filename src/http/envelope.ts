@@ -1,5 +1,7 @@
 import type { FastifyReply } from 'fastify';
+import { BudgetExceeded } from '../auth/rate-limits';
 import { DomainError } from '../core/errors';
+import { rateLimitHeaders } from './rate-limit-headers';
 
 /** The documented response body: `{data, message, status}`. */
 export interface Envelope { data: unknown; message: string; status: 'success' | 'error' }
@@ -11,6 +13,7 @@ export function sendSuccess(reply: FastifyReply, statusCode: number, message: st
 
 export function sendError(reply: FastifyReply, error: DomainError): FastifyReply {
   if (error.code === 'RATE_LIMITED' && error.data?.retry_after_seconds) reply.header('retry-after', String(error.data.retry_after_seconds));
+  if (error instanceof BudgetExceeded) reply.headers(Object.fromEntries(rateLimitHeaders(error.budget)));
   return reply.code(error.status).send({ data: error.data, message: error.message, status: 'error' } satisfies Envelope);
 }
 

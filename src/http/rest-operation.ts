@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Services } from '../app/services';
+import { spendBudget } from '../graphql/budget';
 import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
 import { sendSuccess, toRestShape } from './envelope';
+import { rateLimitHeaders } from './rate-limit-headers';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -52,9 +54,13 @@ export function registerRestOperations(app: FastifyInstance, schema: GraphQLSche
       schema: { ...(operation.body ? { body: operation.body } : {}), ...(operation.querystring ? { querystring: operation.querystring } : {}) },
       // A thrown DomainError (context, variables, the operation) reaches the app's error handler: the envelope.
       handler: async (request, reply) => {
-        const context = await createContext(services, request.headers.authorization, request.ip);
+        const context = await createContext(services, request.headers.authorization, request.ip, request.headers['user-agent']);
         const body = operation.readBody ? await operation.readBody(request) : undefined;
-        const result = await prepared.run(context, operation.variables?.(request, body) ?? {});
+        const variables = operation.variables?.(request, body) ?? {};
+        // The same cost as the document would have on /graphql: REST is no way around the budget.
+        const budget = await spendBudget(context, prepared.cost(variables));
+        if (budget) reply.headers(Object.fromEntries(rateLimitHeaders(budget)));
+        const result = await prepared.run(context, variables);
         return sendSuccess(reply, operation.status, operation.message, present(result));
       },
     });

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../app/services';
 import { unauthenticated } from '../core/errors';
+import { spendBudget } from '../graphql/budget';
 import { createContext, type Context } from '../graphql/context';
 
 const HOW_TO_AUTHENTICATE = 'MCP needs an API key: send Authorization: Bearer <api_key_token> and User-Id: <user_id>.';
@@ -8,7 +9,7 @@ const HOW_TO_AUTHENTICATE = 'MCP needs an API key: send Authorization: Bearer <a
 /**
  * The credentials of an MCP request: its own `Authorization` and `User-Id` headers, or, when it sends no
  * Authorization header, the configured pair (MCP_API_KEY_TOKEN, MCP_USER_ID: a local single-user
- * deployment). The context charges the caller's request budget (over it: 429). Only checked here: that an
+ * deployment). Each POST spends a point of the API key's budget (over it: 429). Only checked here: that an
  * API key and a user id were given; whether that user id is the key's is the GraphQL ownership rules' job.
  */
 export async function authenticateMcpRequest(services: Services, request: FastifyRequest): Promise<{ context: Context; userId: string }> {
@@ -21,5 +22,7 @@ export async function authenticateMcpRequest(services: Services, request: Fastif
   const context = await createContext(services, authorization, request.ip);
   if (context.caller.kind === 'rejected') throw unauthenticated(context.caller.reason);
   if (context.caller.kind !== 'apiKey' || !userId) throw unauthenticated(HOW_TO_AUTHENTICATE);
+  // A point per POST (initialize, tools/list cost something too); a tool call spends its operation's cost.
+  await spendBudget(context, 1);
   return { context, userId };
 }

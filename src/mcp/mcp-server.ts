@@ -4,6 +4,7 @@ import type { GraphQLSchema } from 'graphql';
 import { z } from 'zod';
 import type { Config } from '../core/config';
 import { DomainError } from '../core/errors';
+import { spendBudget } from '../graphql/budget';
 import type { Context } from '../graphql/context';
 import { prepareOperation, type PreparedOperation } from '../graphql/prepared-operation';
 import type { McpTool } from './mcp-tool';
@@ -60,7 +61,9 @@ export function createMcpServer(info: { name: string; version: string }, tools: 
       { description, inputSchema: tool.input, outputSchema, annotations, ...(_meta ? { _meta } : {}) },
       async (input: Record<string, unknown>) =>
         toolResult(context, async () => {
-          const result = await operation.run(context, tool.variables?.(input, userId) ?? {});
+          const variables = tool.variables?.(input, userId) ?? {};
+          await spendBudget(context, operation.cost(variables));
+          const result = await operation.run(context, variables);
           return tool.present ? tool.present(result) : result;
         }),
     );

@@ -33,14 +33,18 @@ export class Mailbox {
 
   /** Waits for the next mail to `to` received after `after` mails, and returns its six-digit code. */
   async nextCode(to: string, after = this.countTo(to)): Promise<string> {
+    const mail = await this.nextMail(to, after);
+    const code = /\b(\d{6})\b/.exec(mail.text)?.[1];
+    if (!code) throw new Error(`no code in mail: ${mail.text}`);
+    return code;
+  }
+
+  /** Waits for the next mail to `to` received after `after` mails. */
+  async nextMail(to: string, after = this.countTo(to)): Promise<ReceivedMail> {
     const deadline = Date.now() + 5000;
     for (;;) {
       const mail = this.received.filter((m) => m.to === to.toLowerCase())[after];
-      if (mail) {
-        const code = /\b(\d{6})\b/.exec(mail.text)?.[1];
-        if (!code) throw new Error(`no code in mail: ${mail.text}`);
-        return code;
-      }
+      if (mail) return mail;
       if (Date.now() > deadline) throw new Error(`no mail to ${to} arrived`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);

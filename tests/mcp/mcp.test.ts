@@ -195,19 +195,31 @@ for (const db of testDatabases()) {
   });
 
   describe(`MCP rate limit (${db})`, () => {
-    const t = new TestApp(db, { RATE_LIMIT_PER_SECOND: '10' });
+    const t = new TestApp(db, { RATE_LIMIT_POINTS: '20', RATE_LIMIT_WINDOW_SECONDS: '3600', RATE_LIMIT_ANONYMOUS_POINTS: '100000' });
     before(() => t.start());
     after(() => t.stop());
 
-    test('over 10 requests per second per API key: HTTP 429', async () => {
+    test('each POST costs a point and each tool call its operation\'s cost; over the budget: HTTP 429', async () => {
       const user = await apiKeyUser(t);
       const client = await connect(`${t.baseUrl}/mcp`, user.headers);
-      const calls = await Promise.allSettled(Array.from({ length: 15 }, () => client.callTool({ name: 'system_version', arguments: {} })));
-      const answered = calls.filter((call) => call.status === 'fulfilled');
-      const refused = calls.filter((call): call is PromiseRejectedResult => call.status === 'rejected');
-      assert.ok(answered.length > 0 && answered.length <= 10, `answered: ${answered.length}`);
-      assert.ok(refused.length >= 5, `refused: ${refused.length}`);
-      for (const call of refused) assert.equal(httpStatusOf(call.reason), 429);
+      const outcomes: string[] = [];
+      for (let i = 0; i < 15; i++) {
+        try {
+          const result = await client.callTool({ name: 'system_version', arguments: {} });
+          outcomes.push(result.isError ? JSON.parse((result.content as { text: string }[])[0].text).error.code : 'ok');
+        } catch (error) {
+          outcomes.push(String(httpStatusOf(error)));
+        }
+      }
+      // A call is 2 points (the POST, and `version`): at most 9 fit in 20 after connecting; then 429s,
+      // with at most one call whose POST fit but whose operation did not.
+      const answered = outcomes.filter((outcome) => outcome === 'ok').length;
+      assert.ok(answered > 0 && answered <= 9, outcomes.join(','));
+      assert.deepEqual(outcomes.slice(0, answered), Array(answered).fill('ok'));
+      const rest = outcomes.slice(answered);
+      if (rest[0] === 'RATE_LIMITED') rest.shift();
+      assert.ok(rest.length >= 5);
+      assert.deepEqual(rest, Array(rest.length).fill('429'), outcomes.join(','));
       await client.close();
     });
   });

@@ -1,3 +1,4 @@
+import { DomainError } from '../core/errors';
 import type { AttachmentCategory } from './supported-attachments';
 
 /** A file as uploaded: the name it was sent under and its bytes. */
@@ -47,6 +48,14 @@ export interface ExtractedText {
   content: string;
   totalChars: number;
   truncated: boolean;
+  /** Counted where the file was read (in the sandbox), so no caller parses the text again. */
+  stats: TextStats;
+}
+
+export interface TextStats {
+  characters: number;
+  words: number;
+  sentences: number;
 }
 
 /** What was read from one file; exactly one of image/media/text is set, as its category says. */
@@ -126,5 +135,16 @@ export class AnalysisProviderError extends Error {
   ) {
     super(message, options);
     this.name = 'AnalysisProviderError';
+  }
+}
+
+/**
+ * An upload built to hurt the reader (a zip bomb, a file that needs more memory or time than any honest file
+ * of its size): the task fails at once, is not retried and is not refunded, since the spend is the attacker's.
+ */
+export class HostileFileError extends DomainError {
+  constructor(message: string) {
+    super('BAD_REQUEST', message);
+    this.name = 'HostileFileError';
   }
 }

@@ -5,6 +5,7 @@ import { AccountsService } from '../accounts/accounts.service';
 import { AnalysisQueue } from '../agent/analysis-queue';
 import { sharedPoolExecutor } from '../database/shared-pool';
 import { createAnalysisProvider } from '../agent/create-provider';
+import { FileSandbox } from '../agent/file-sandbox';
 import { TasksService } from '../agent/tasks.service';
 import { UploadStorage } from '../agent/upload-storage';
 import { GoogleIdTokenVerifier } from '../accounts/google-id-token';
@@ -65,6 +66,8 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     storage: new UploadStorage(config.agentStorageDir),
     queue,
     provider: createAnalysisProvider(config),
+    sandbox: new FileSandbox({ memoryMb: config.agentSandboxMemoryMb, timeoutMs: config.agentSandboxTimeoutMs }),
+    uploadRetentionHours: config.agentUploadRetentionHours,
     cost: config.agentTaskCost,
     minimumBalance: config.agentMinimumBalance,
     maxFileBytes: config.agentMaxFileBytes,

@@ -1,0 +1,80 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { badRequest } from '../core/errors';
+import { HostileFileError, type AnalysisInput, type AnalysisProvider, type AnalysisResult, type ExtractedFile, type UploadedFile } from './analysis';
+import { LocalAnalyzer } from './local-analyzer';
+
+/** 'extract': read every file; 'local-report': read them and write the local analyzer's whole report. */
+export type SandboxJob = { kind: 'extract' | 'local-report'; prompt: string; uploads: UploadedFile[] };
+
+export type SandboxReply =
+  | { ok: true; value: unknown }
+  | { ok: false; refusal: { message: string; hostile: boolean } }
+  | { ok: false; internal: string };
+
+export interface SandboxLimits {
+  /** Heap of the worker thread (V8 old generation); past it the thread is stopped. */
+  memoryMb: number;
+  /** Wall-clock time of one job; past it the thread is terminated. */
+  timeoutMs: number;
+}
+
+const WORKER_SCRIPT = join(__dirname, 'file-sandbox.worker.js');
+
+/**
+ * Untrusted files are parsed here, never on the API's event loop: each job runs in a fresh worker thread with
+ * its own heap limit and a time limit. A file that makes it exceed either is refused as hostile; a thread that
+ * dies for another reason is an internal error (retried by the queue).
+ */
+export class FileSandbox {
+  constructor(private readonly limits: SandboxLimits) {}
+
+  run<T>(job: SandboxJob): Promise<T> {
+    const { memoryMb, timeoutMs } = this.limits;
+    return new Promise<T>((resolve, reject) => {
+      const worker = new Worker(WORKER_SCRIPT, {
+        workerData: job,
+        resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4, memoryMb / 8)), stackSizeMb: 4 },
+      });
+      let settled = false;
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        void worker.terminate();
+        outcome();
+      };
+      const timer = setTimeout(
+        () => settle(() => reject(new HostileFileError(`Reading the uploaded files took longer than the limit of ${timeoutMs / 1000} s; the upload is refused as hostile.`))),
+        timeoutMs,
+      );
+      worker.on('message', (reply: SandboxReply) =>
+        settle(() => {
+          if (reply.ok) resolve(reply.value as T);
+          else if ('refusal' in reply) reject(reply.refusal.hostile ? new HostileFileError(reply.refusal.message) : badRequest(reply.refusal.message));
+          else reject(new Error(`file sandbox: ${reply.internal}`));
+        }),
+      );
+      worker.on('error', (error: Error & { code?: string }) =>
+        settle(() =>
+          reject(
+            error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+              ? new HostileFileError(`Reading the uploaded files needed more than the limit of ${memoryMb} MB of memory; the upload is refused as hostile.`)
+              : new Error(`file sandbox failed: ${error.message}`, { cause: error }),
+          ),
+        ),
+      );
+      worker.on('exit', (code) => settle(() => reject(new Error(`file sandbox exited (code ${code}) without an answer`))));
+    });
+  }
+
+  /**
+   * One analysis: the offline local analyzer runs entirely in the sandbox (its claim extraction reads the
+   * files' text too); any other provider gets the files read in the sandbox and judges them here.
+   */
+  async analyze(provider: AnalysisProvider, prompt: string, uploads: UploadedFile[]): Promise<AnalysisResult> {
+    if (provider instanceof LocalAnalyzer) return this.run<AnalysisResult>({ kind: 'local-report', prompt, uploads });
+    const files = await this.run<ExtractedFile[]>({ kind: 'extract', prompt, uploads });
+    return provider.analyze({ prompt, files } satisfies AnalysisInput);
+  }
+}

@@ -117,7 +117,7 @@ async function readDocument(fileName: string, bytes: Uint8Array, type: DetectedA
     return readPdf(bytes);
   }
   if (type.extension === '.docx') {
-    const { value } = await mammoth.extractRawText({ buffer: Buffer.from(boundedZipCopy(fileName, bytes)) });
+    const { value } = await mammoth.extractRawText({ buffer: Buffer.from(await boundedZipCopy(fileName, bytes)) });
     return { text: boundText(value) };
   }
   // Plain-text formats were checked as UTF-8 by detectAttachment.

@@ -19,23 +19,63 @@ export interface SandboxLimits {
   timeoutMs: number;
 }
 
+interface SandboxThread {
+  worker: Worker;
+  /** Settles once the thread has loaded the parsers (or failed to). */
+  ready: Promise<void>;
+}
+
 const WORKER_SCRIPT = join(__dirname, 'file-sandbox.worker.js');
 
 /**
  * Untrusted files are parsed here, never on the API's event loop: each job runs in a fresh worker thread with
- * its own heap limit and a time limit. A file that makes it exceed either is refused as hostile; a thread that
- * dies for another reason is an internal error (retried by the queue).
+ * its own heap limit and a time limit (a thread never serves two jobs, so nothing one file does to a parser's
+ * state reaches another user's job). A file that makes the thread exceed either limit is refused as hostile; a
+ * thread that dies for another reason is an internal error (retried by the queue). The next thread is started
+ * as soon as one is taken, so loading the parsers (about a second) happens before a job needs them; the time
+ * limit starts when the job is handed over.
  */
 export class FileSandbox {
+  private spare?: SandboxThread;
+  private closed = false;
+
   constructor(private readonly limits: SandboxLimits) {}
 
-  run<T>(job: SandboxJob): Promise<T> {
+  private spawn(): SandboxThread {
+    const { memoryMb } = this.limits;
+    const worker = new Worker(WORKER_SCRIPT, {
+      resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4, memoryMb / 8)), stackSizeMb: 4 },
+    });
+    // A spare thread waiting for a job does not keep the process alive, and its failure never goes unhandled.
+    worker.unref();
+    worker.on('error', () => undefined);
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`file sandbox exited (code ${code}) while loading`)));
+    });
+    ready.catch(() => undefined);
+    return { worker, ready };
+  }
+
+  private take(): SandboxThread {
+    const thread = this.spare ?? this.spawn();
+    this.spare = undefined;
+    thread.worker.ref();
+    if (!this.closed) this.spare = this.spawn();
+    return thread;
+  }
+
+  async run<T>(job: SandboxJob): Promise<T> {
+    const { worker, ready } = this.take();
+    try {
+      await ready;
+    } catch (error) {
+      void worker.terminate();
+      throw new Error('file sandbox could not start', { cause: error });
+    }
     const { memoryMb, timeoutMs } = this.limits;
     return new Promise<T>((resolve, reject) => {
-      const worker = new Worker(WORKER_SCRIPT, {
-        workerData: job,
-        resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4, memoryMb / 8)), stackSizeMb: 4 },
-      });
       let settled = false;
       const settle = (outcome: () => void) => {
         if (settled) return;
@@ -65,7 +105,16 @@ export class FileSandbox {
         ),
       );
       worker.on('exit', (code) => settle(() => reject(new Error(`file sandbox exited (code ${code}) without an answer`))));
+      worker.postMessage(job);
     });
+  }
+
+  /** Stops the spare thread; running jobs finish (or hit their limits) on their own. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const spare = this.spare;
+    this.spare = undefined;
+    await spare?.worker.terminate();
   }
 
   /**

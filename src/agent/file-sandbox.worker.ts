@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { DomainError } from '../core/errors';
 import { HostileFileError } from './analysis';
 import { analyzeUploads } from './analyze-uploads';
@@ -6,7 +6,7 @@ import { extractFile } from './extract';
 import type { SandboxJob, SandboxReply } from './file-sandbox';
 import { LocalAnalyzer } from './local-analyzer';
 
-/** Runs one job of the file sandbox (a worker thread with its own heap limit) and posts its outcome. */
+/** One job of the file sandbox, in a worker thread with its own heap limit; the thread serves one job only. */
 async function runJob(job: SandboxJob): Promise<unknown> {
   if (job.kind === 'local-report') return analyzeUploads(new LocalAnalyzer(), job.prompt, job.uploads);
   return Promise.all(job.uploads.map(extractFile));
@@ -17,7 +17,11 @@ function replyOf(error: unknown): SandboxReply {
   return { ok: false, internal: error instanceof Error ? error.message : String(error) };
 }
 
-runJob(workerData as SandboxJob).then(
-  (value) => parentPort!.postMessage({ ok: true, value } satisfies SandboxReply),
-  (error: unknown) => parentPort!.postMessage(replyOf(error)),
+// Loaded: the job's time limit starts when the job is sent, so it measures parsing, not loading the parsers.
+parentPort!.postMessage('ready');
+parentPort!.once('message', (job: SandboxJob) =>
+  runJob(job).then(
+    (value) => parentPort!.postMessage({ ok: true, value } satisfies SandboxReply),
+    (error: unknown) => parentPort!.postMessage(replyOf(error)),
+  ),
 );

@@ -61,12 +61,13 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     maintenanceIntervalSeconds: config.agentQueueMaintenanceSeconds,
     log,
   });
+  const sandbox = new FileSandbox({ memoryMb: config.agentSandboxMemoryMb, timeoutMs: config.agentSandboxTimeoutMs });
   const tasks = new TasksService({
     credits,
     storage: new UploadStorage(config.agentStorageDir),
     queue,
     provider: createAnalysisProvider(config),
-    sandbox: new FileSandbox({ memoryMb: config.agentSandboxMemoryMb, timeoutMs: config.agentSandboxTimeoutMs }),
+    sandbox,
     uploadRetentionHours: config.agentUploadRetentionHours,
     cost: config.agentTaskCost,
     minimumBalance: config.agentMinimumBalance,
@@ -89,6 +90,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     rateLimits: new RateLimits({ perSecond: config.rateLimitPerSecond, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix }),
     async close() {
       await queue.stop();
+      await sandbox.close();
       mailer.close();
       redis?.disconnect();
     },

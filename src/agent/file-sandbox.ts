@@ -37,6 +37,7 @@ const WORKER_SCRIPT = join(__dirname, 'file-sandbox.worker.js');
  */
 export class FileSandbox {
   private spare?: SandboxThread;
+  private readonly running = new Set<Worker>();
   private closed = false;
 
   constructor(private readonly limits: SandboxLimits) {}
@@ -67,7 +68,10 @@ export class FileSandbox {
   }
 
   async run<T>(job: SandboxJob): Promise<T> {
+    if (this.closed) throw new Error('file sandbox closed');
     const { worker, ready } = this.take();
+    this.running.add(worker);
+    worker.once('exit', () => this.running.delete(worker));
     try {
       await ready;
     } catch (error) {
@@ -109,21 +113,21 @@ export class FileSandbox {
     });
   }
 
-  /** Stops the spare thread; running jobs finish (or hit their limits) on their own. */
+  /** Stops every thread: a job cut short fails as an internal error, so the queue retries it later. */
   async close(): Promise<void> {
     this.closed = true;
-    const spare = this.spare;
+    const threads = [...this.running, ...(this.spare ? [this.spare.worker] : [])];
     this.spare = undefined;
-    await spare?.worker.terminate();
+    await Promise.all(threads.map((worker) => worker.terminate()));
   }
 
   /**
    * One analysis: the offline local analyzer runs entirely in the sandbox (its claim extraction reads the
-   * files' text too); any other provider gets the files read in the sandbox and judges them here.
+   * files' text and the prompt); any other provider gets the files read in the sandbox and judges them here.
    */
   async analyze(provider: AnalysisProvider, prompt: string, uploads: UploadedFile[]): Promise<AnalysisResult> {
     if (provider instanceof LocalAnalyzer) return this.run<AnalysisResult>({ kind: 'local-report', prompt, uploads });
-    const files = await this.run<ExtractedFile[]>({ kind: 'extract', prompt, uploads });
+    const files = uploads.length ? await this.run<ExtractedFile[]>({ kind: 'extract', prompt, uploads }) : [];
     return provider.analyze({ prompt, files } satisfies AnalysisInput);
   }
 }

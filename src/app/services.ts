@@ -89,8 +89,9 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     callers: new CallerResolver({ tokens, accounts, apiKeys, publicApiKey: config.publicApiKey, adminApiKey: config.adminApiKey }),
     rateLimits: new RateLimits({ perSecond: config.rateLimitPerSecond, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix }),
     async close() {
-      await queue.stop();
+      // The sandbox first: jobs it cuts short then end (to be retried) while the queue waits for them.
       await sandbox.close();
+      await queue.stop();
       mailer.close();
       redis?.disconnect();
     },

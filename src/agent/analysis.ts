@@ -1,4 +1,5 @@
 import { DomainError } from '../core/errors';
+import type { MentionedDate } from './claims';
 import type { AttachmentCategory } from './supported-attachments';
 
 /** A file as uploaded: the name it was sent under and its bytes. */
@@ -116,6 +117,8 @@ export interface AnalysisResult {
 export interface AnalysisInput {
   prompt: string;
   files: ExtractedFile[];
+  /** The dates the prompt mentions, when already found where the files were read (the sandbox). */
+  claimedDates?: MentionedDate[];
 }
 
 export interface AnalysisProvider {

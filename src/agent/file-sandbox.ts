@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { badRequest } from '../core/errors';
-import { HostileFileError, type AnalysisInput, type AnalysisProvider, type AnalysisResult, type ExtractedFile, type UploadedFile } from './analysis';
+import { HostileFileError, type AnalysisInput, type AnalysisProvider, type AnalysisResult, type UploadedFile } from './analysis';
 import { LocalAnalyzer } from './local-analyzer';
 
-/** 'extract': read every file; 'local-report': read them and write the local analyzer's whole report. */
+/** 'extract': read every file and the prompt's dates; 'local-report': read them and write the local analyzer's whole report. */
 export type SandboxJob = { kind: 'extract' | 'local-report'; prompt: string; uploads: UploadedFile[] };
 
 export type SandboxReply =
@@ -24,6 +24,9 @@ interface SandboxThread {
   /** Settles once the thread has loaded the parsers (or failed to). */
   ready: Promise<void>;
 }
+
+/** Longest prompt whose dates are read on the caller's thread (a few milliseconds); longer ones go to the sandbox. */
+const INLINE_PROMPT_CHARS = 1_000;
 
 const WORKER_SCRIPT = join(__dirname, 'file-sandbox.worker.js');
 
@@ -127,7 +130,8 @@ export class FileSandbox {
    */
   async analyze(provider: AnalysisProvider, prompt: string, uploads: UploadedFile[]): Promise<AnalysisResult> {
     if (provider instanceof LocalAnalyzer) return this.run<AnalysisResult>({ kind: 'local-report', prompt, uploads });
-    const files = uploads.length ? await this.run<ExtractedFile[]>({ kind: 'extract', prompt, uploads }) : [];
-    return provider.analyze({ prompt, files } satisfies AnalysisInput);
+    // A short prompt without files is cheap to read here; anything else is read in the sandbox.
+    if (!uploads.length && prompt.length <= INLINE_PROMPT_CHARS) return provider.analyze({ prompt, files: [] });
+    return provider.analyze({ prompt, ...(await this.run<Omit<AnalysisInput, 'prompt'>>({ kind: 'extract', prompt, uploads })) });
   }
 }

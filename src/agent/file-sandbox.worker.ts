@@ -1,7 +1,8 @@
 import { parentPort } from 'node:worker_threads';
 import { DomainError } from '../core/errors';
-import { HostileFileError } from './analysis';
+import { HostileFileError, type AnalysisInput } from './analysis';
 import { analyzeUploads } from './analyze-uploads';
+import { mentionedDates } from './claims';
 import { extractFile } from './extract';
 import type { SandboxJob, SandboxReply } from './file-sandbox';
 import { LocalAnalyzer } from './local-analyzer';
@@ -9,7 +10,7 @@ import { LocalAnalyzer } from './local-analyzer';
 /** One job of the file sandbox, in a worker thread with its own heap limit; the thread serves one job only. */
 async function runJob(job: SandboxJob): Promise<unknown> {
   if (job.kind === 'local-report') return analyzeUploads(new LocalAnalyzer(), job.prompt, job.uploads);
-  return Promise.all(job.uploads.map(extractFile));
+  return { files: await Promise.all(job.uploads.map(extractFile)), claimedDates: mentionedDates(job.prompt) } satisfies Omit<AnalysisInput, 'prompt'>;
 }
 
 function replyOf(error: unknown): SandboxReply {

@@ -153,8 +153,8 @@ describe('the file sandbox', () => {
         assert.match(error.message, /took longer than the limit of 0\.5 s/);
         return true;
       });
-      const [file] = await sandbox.run<ExtractedFile[]>({ kind: 'extract', prompt: '', uploads: [{ fileName: 'note.txt', bytes: Buffer.from('Fine: 3 apples.') }] });
-      assert.equal(file.text?.content, 'Fine: 3 apples.');
+      const { files } = await sandbox.run<{ files: ExtractedFile[] }>({ kind: 'extract', prompt: '', uploads: [{ fileName: 'note.txt', bytes: Buffer.from('Fine: 3 apples.') }] });
+      assert.equal(files[0].text?.content, 'Fine: 3 apples.');
     } finally {
       await sandbox.close();
     }

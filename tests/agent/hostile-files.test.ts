@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -62,7 +62,8 @@ async function healthAnswersWhileRunning(t: TestApp, user: User, taskId: string)
 for (const db of testDatabases()) {
   describe(`hostile files (${db})`, () => {
     // A small sandbox heap keeps the memory attack quick; retries are on, to show hostile files skip them.
-    const t = new TestApp(db, { AGENT_SANDBOX_MEMORY_MB: '64', AGENT_RETRY_LIMIT: '2', AGENT_RETRY_DELAY_SECONDS: '0' });
+    // Queue maintenance every second: the upload sweep runs that often too.
+    const t = new TestApp(db, { AGENT_SANDBOX_MEMORY_MB: '64', AGENT_RETRY_LIMIT: '2', AGENT_RETRY_DELAY_SECONDS: '0', AGENT_QUEUE_MAINTENANCE_SECONDS: '1' });
     before(() => t.start());
     after(() => t.stop());
 
@@ -140,6 +141,20 @@ for (const db of testDatabases()) {
       // The task itself stays, with its result.
       const kept = await t.rest('GET', `/users/${user.id}/tasks/${done.id}`, { auth: user.token });
       assert.equal(kept.body.data.status, 'completed');
+    });
+
+    test("the worker's periodic sweep deletes expired uploads on its own", async () => {
+      // Written two days ago by a request that never committed: past the 24 h retention.
+      const stale = `task_${'0'.repeat(31)}2`;
+      const path = join(t.config.agentStorageDir, stale);
+      mkdirSync(path, { recursive: true });
+      const twoDaysAgo = new Date(Date.now() - 48 * HOUR_MS);
+      utimesSync(path, twoDaysAgo, twoDaysAgo);
+      const deadline = Date.now() + 30_000;
+      while (taskFolders(t).includes(stale)) {
+        assert.ok(Date.now() < deadline, 'the sweep did not delete the stale folder');
+        await delay(100);
+      }
     });
   });
 }

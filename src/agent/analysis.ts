@@ -1,5 +1,5 @@
 import { DomainError } from '../core/errors';
-import type { MentionedDate } from './claims';
+import type { MentionedDate, TextStats } from './claims';
 import type { AttachmentCategory } from './supported-attachments';
 
 /** A file as uploaded: the name it was sent under and its bytes. */
@@ -51,12 +51,6 @@ export interface ExtractedText {
   truncated: boolean;
   /** Counted where the file was read (in the sandbox), so no caller parses the text again. */
   stats: TextStats;
-}
-
-export interface TextStats {
-  characters: number;
-  words: number;
-  sentences: number;
 }
 
 /** What was read from one file; exactly one of image/media/text is set, as its category says. */

@@ -1,6 +1,5 @@
 import * as chrono from 'chrono-node';
 import nlp from 'compromise';
-import type { TextStats } from './analysis';
 
 /** A sentence someone could check against a source, and why it is checkable. */
 export interface CheckableClaim {
@@ -9,6 +8,11 @@ export interface CheckableClaim {
   reasons: string[];
 }
 
+export interface TextStats {
+  characters: number;
+  words: number;
+  sentences: number;
+}
 
 /** A date the text mentions, with the last calendar day it can mean ('March 2021' → 2021-03-31). */
 export interface MentionedDate {

@@ -48,6 +48,8 @@ export class FileSandbox {
   private spawn(): SandboxThread {
     const { memoryMb } = this.limits;
     const worker = new Worker(WORKER_SCRIPT, {
+      // No environment: the service's secrets are not the parsers' business.
+      env: {},
       resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4, memoryMb / 8)), stackSizeMb: 4 },
     });
     // A spare thread waiting for a job does not keep the process alive, and its failure never goes unhandled.

@@ -5,6 +5,7 @@ import { AccountsService } from '../accounts/accounts.service';
 import { AnalysisQueue } from '../agent/analysis-queue';
 import { sharedPoolExecutor } from '../database/shared-pool';
 import { createAnalysisProvider } from '../agent/create-provider';
+import { FileSandbox } from '../agent/file-sandbox';
 import { TasksService } from '../agent/tasks.service';
 import { UploadStorage } from '../agent/upload-storage';
 import { GoogleIdTokenVerifier } from '../accounts/google-id-token';
@@ -69,11 +70,14 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     maintenanceIntervalSeconds: config.agentQueueMaintenanceSeconds,
     log,
   });
+  const sandbox = new FileSandbox({ memoryMb: config.agentSandboxMemoryMb, timeoutMs: config.agentSandboxTimeoutMs });
   const tasks = new TasksService({
     credits,
     storage: new UploadStorage(config.agentStorageDir),
     queue,
     provider: createAnalysisProvider(config),
+    sandbox,
+    uploadRetentionHours: config.agentUploadRetentionHours,
     cost: config.agentTaskCost,
     minimumBalance: config.agentMinimumBalance,
     maxFileBytes: config.agentMaxFileBytes,
@@ -96,6 +100,8 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     callers: new CallerResolver({ tokens, accounts, apiKeys, publicApiKey: config.publicApiKey, adminApiKey: config.adminApiKey }),
     rateLimits: new RateLimits({ points: config.rateLimitPoints, windowSeconds: config.rateLimitWindowSeconds, anonymousPoints: config.rateLimitAnonymousPoints, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix }),
     async close() {
+      // The sandbox first: jobs it cuts short then end (to be retried) while the queue waits for them.
+      await sandbox.close();
       await queue.stop();
       mailer.close();
       redis?.disconnect();

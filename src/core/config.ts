@@ -70,6 +70,11 @@ export interface Config {
   agentJobExpireSeconds: number;
   /** How often the queue looks for expired jobs (and other upkeep). */
   agentQueueMaintenanceSeconds: number;
+  /** Uploaded files are parsed in a worker thread with this heap and this time; past either the upload is refused as hostile. */
+  agentSandboxMemoryMb: number;
+  agentSandboxTimeoutMs: number;
+  /** Uploads are deleted this long after their task finished (0: at the next sweep). */
+  agentUploadRetentionHours: number;
   /** Base URL that Checkout's success/cancel URLs and the portal's return URL are built on (the web app). */
   appUrl: string;
   creditRates: RateTier[];
@@ -201,6 +206,9 @@ export function loadConfig(env: Env = process.env): Config {
     agentRetryDelaySeconds: int(env, 'AGENT_RETRY_DELAY_SECONDS', 5),
     agentJobExpireSeconds: Math.max(1, int(env, 'AGENT_JOB_EXPIRE_SECONDS', 300)),
     agentQueueMaintenanceSeconds: Math.max(1, int(env, 'AGENT_QUEUE_MAINTENANCE_SECONDS', 30)),
+    agentSandboxMemoryMb: Math.max(16, int(env, 'AGENT_SANDBOX_MEMORY_MB', 256)),
+    agentSandboxTimeoutMs: Math.max(1, int(env, 'AGENT_SANDBOX_TIMEOUT_MS', 30_000)),
+    agentUploadRetentionHours: int(env, 'AGENT_UPLOAD_RETENTION_HOURS', 24),
     appUrl: env.APP_URL ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`,
     creditRates: creditRates(env.CREDIT_RATES),
     stripe: stripeConfig(env, mode, dataDir),

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/core/config';
 import { EMBEDDED_POOL_SIZE } from '../../src/database/embedded-postgres';
 import { migrate, openDatabase } from '../../src/database/orm';
@@ -31,7 +31,8 @@ export class TestApp {
   private dropDatabase?: () => Promise<void>;
   private dataDir = mkdtempSync(join(tmpdir(), 'clara-test-'));
 
-  constructor(readonly database: DatabaseKind, readonly env: Record<string, string> = {}) {}
+  /** `log` receives the service's logs (silent by default), e.g. to check what a request logs. */
+  constructor(readonly database: DatabaseKind, readonly env: Record<string, string> = {}, readonly log?: Logger) {}
 
   async start(): Promise<this> {
     await this.mailbox.start();
@@ -55,7 +56,7 @@ export class TestApp {
     });
     this.orm = await openDatabase(db.url, this.database === 'embedded' ? EMBEDDED_POOL_SIZE : 10);
     await migrate(this.orm);
-    this.app = await buildApp(this.config, this.orm, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+    this.app = await buildApp(this.config, this.orm, this.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
     const address = await this.app.http.listen({ host: '127.0.0.1', port: 0 });
     this.baseUrl = address;
     return this;

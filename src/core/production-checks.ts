@@ -38,6 +38,9 @@ export function assertProductionReady(env: Env): void {
   else if (isKnownDevValue(publicKey)) problems.push('PUBLIC_API_KEY is a development default; choose your own.');
   else if (publicKey.length < MIN_PUBLIC_KEY_LENGTH) problems.push(`PUBLIC_API_KEY is too short (at least ${MIN_PUBLIC_KEY_LENGTH} characters).`);
 
+  // Optional (admin off when unset), but a bare key that opens every account must not be guessable.
+  if (env.ADMIN_API_KEY) problems.push(...secretProblems('ADMIN_API_KEY', env.ADMIN_API_KEY));
+
   const encryptionKey = env.ENCRYPTION_KEY;
   if (!encryptionKey) problems.push('ENCRYPTION_KEY must be set (its own secret, not JWT_SECRET).');
   else if (encryptionKey === jwtSecret) problems.push('ENCRYPTION_KEY must differ from JWT_SECRET (one leaked secret must not open both).');

@@ -39,20 +39,6 @@ async function initialize(url: string, headers: Record<string, string> = {}) {
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
 }
 
-/** An MCP `initialize` POST with headers fetch would not let a test forge (Host, Origin). */
-function rawInitialize(port: number, headers: Record<string, string>): Promise<{ status: number; body: any }> {
-  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
-  return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (response) => {
-      let text = '';
-      response.on('data', (chunk) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
-}
-
 const viewedUserId = async (client: Client) => ((await client.callTool({ name: 'user.view', arguments: {} })).structuredContent as { id: string }).id;
 const httpStatusOf = (error: unknown) => (error instanceof StreamableHTTPError ? error.code : error);
 
@@ -246,5 +232,19 @@ for (const db of testDatabases()) {
       for (const call of refused) assert.equal(httpStatusOf(call.reason), 429);
       await client.close();
     });
+  });
+}
+
+/** An MCP `initialize` POST with headers fetch would not let a test forge (Host, Origin). */
+function rawInitialize(port: number, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (response) => {
+      let text = '';
+      response.on('data', (chunk) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    request.on('error', reject);
+    request.end(body);
   });
 }

@@ -40,10 +40,12 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
 
     reply.hijack();
     let closed = false;
-    reply.raw.on('close', () => {
+    const onClose = () => {
       closed = true;
       release(); // the client went away: its slot is free at once, not at the next poll
-    });
+    };
+    reply.raw.on('close', onClose);
+    if (request.raw.socket.destroyed) onClose(); // it went away while the task was being read
     try {
       reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
       const send = (event: string, data: unknown) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);

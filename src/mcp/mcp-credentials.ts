@@ -8,8 +8,9 @@ const HOW_TO_AUTHENTICATE = 'MCP needs an API key: send Authorization: Bearer <a
 /**
  * The credentials of an MCP request: its own `Authorization` and `User-Id` headers, or, when it sends no
  * Authorization header, the configured pair (MCP_API_KEY_TOKEN, MCP_USER_ID: a local single-user
- * deployment), and only for a local request (see isLocalRequest). The context charges the caller's request budget (over it: 429). Only checked here: that an
- * API key and a user id were given; whether that user id is the key's is the GraphQL ownership rules' job.
+ * deployment), and those only for a local request (see isLocalRequest). The context charges the caller's
+ * request budget (over it: 429). Only checked here: that an API key and a user id were given; whether that
+ * user id is the key's is the GraphQL ownership rules' job.
  */
 export async function authenticateMcpRequest(services: Services, request: FastifyRequest): Promise<{ context: Context; userId: string }> {
   const { mcpApiKeyToken, mcpUserId } = services.config;

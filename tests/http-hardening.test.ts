@@ -43,6 +43,8 @@ for (const db of testDatabases()) {
       // Small, but roomy enough that the other tests' requests (sent by this same busy process) never hit them.
       REQUEST_TIMEOUT_MS: '2000',
       HEADERS_TIMEOUT_MS: '1000',
+      // Longer than the request timeout, so a stalled body meets the 408 first.
+      CONNECTION_TIMEOUT_MS: '3000',
       SSE_MAX_STREAMS_PER_USER: String(SSE_PER_USER),
       SSE_MAX_STREAMS: String(SSE_TOTAL),
       // Tasks stay queued, so their streams stay open for as long as a test needs.
@@ -95,6 +97,25 @@ for (const db of testDatabases()) {
     test('headers that never finish are answered 408 and the connection closed', async () => {
       const slowloris = rawRequest(t.baseUrl, 'GET /api/v1/version HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
       assert.match(await slowloris.answer, /^HTTP\/1\.1 408 /);
+    });
+
+    test('a task stream whose task does not change stays open past the idle limit, on its keep-alive comments', async () => {
+      const user = await t.activeUser();
+      await grantCredits(t, user.id, 20);
+      const task = (await postAnalysis(t, user, {}, { prompt: 'Queued, so nothing changes.' })).body.data;
+      const controller = new AbortController();
+      const response = await fetch(`${t.baseUrl}/api/v1/users/${user.id}/tasks/${task.id}/events`, { headers: { authorization: user.token }, signal: controller.signal });
+      assert.equal(response.status, 200);
+      const reader = response.body!.getReader();
+      let text = '';
+      // A comment every CONNECTION_TIMEOUT_MS / 2: three of them span longer than the idle limit.
+      while ((text.match(/^: keep-alive$/gm) ?? []).length < 3) {
+        const { value, done } = await reader.read();
+        assert.equal(done, false, `the stream ended early: ${text}`);
+        text += Buffer.from(value!).toString('utf8');
+      }
+      assert.match(text, /^event: task\ndata: .*"status":"queued"/);
+      controller.abort();
     });
 
     test('open task streams are capped per user and in total (429); closing one frees its slot', async () => {

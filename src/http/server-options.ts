@@ -17,6 +17,9 @@ export function serverOptions(config: Config, log: Logger): FastifyHttpOptions<S
     trustProxy: trustedHops(config.trustProxy),
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.connectionTimeoutMs,
+    // Clients are told (Keep-Alive: timeout=) to drop an idle connection before the idle limit cuts it; a
+    // longer promise (Fastify's 72 s) would have them reuse sockets the server is about to close.
+    keepAliveTimeout: config.connectionTimeoutMs > 0 ? Math.min(72_000, Math.max(1, Math.floor(config.connectionTimeoutMs / 2))) : 72_000,
     http: {
       requestTimeout: config.requestTimeoutMs,
       headersTimeout: config.headersTimeoutMs,

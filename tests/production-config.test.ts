@@ -49,6 +49,7 @@ describe('production configuration', () => {
     refused({ PUBLIC_API_KEY: undefined }, /PUBLIC_API_KEY must be set/);
     refused({ PUBLIC_API_KEY: 'clara_public_dev_key' }, /PUBLIC_API_KEY is a development default/);
     refused({ PUBLIC_API_KEY: 'short-key' }, /PUBLIC_API_KEY is too short/);
+    assert.equal(loadConfig({ ...production, PUBLIC_API_KEY: 'clara_ios_app_2026' }).env, 'production', 'not a secret: 16 characters of its own do');
   });
 
   test('DATABASE_URL, SMTP_URL and an ENCRYPTION_KEY of its own are required', () => {

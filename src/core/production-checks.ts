@@ -9,11 +9,12 @@ type Env = Record<string, string | undefined>;
 const KNOWN_DEV_SECRETS = new Set([
   'secret', 'changeme', 'change-me', 'change_me', 'password', 'development', 'dev', 'test', 'jwt-secret', 'jwt_secret',
   'your-256-bit-secret', 'your_jwt_secret', 'supersecret', 'clara_public_dev_key',
-  'test-jwt-secret-that-is-long-enough-1234567890', 'test_public_api_key', 'test_admin_api_key',
+  'test-jwt-secret-that-is-long-enough-1234567890', 'test_admin_api_key',
 ]);
 
 export const MIN_SECRET_LENGTH = 32;
-export const MIN_PUBLIC_KEY_LENGTH = 20;
+/** The public key ships inside client apps (it is not a secret), so it only needs to be the deployment's own. */
+export const MIN_PUBLIC_KEY_LENGTH = 16;
 /**
  * Shannon estimate over the characters actually used: `openssl rand -base64 32` scores ~200, 32 random hex digits
  * ~120, a repeated word under 90.

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +53,7 @@ export class TestApp {
       RATE_LIMIT_PER_SECOND: '10000',
       AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '10000',
       AUTH_RATE_LIMIT_PER_IP_PER_MINUTE: '10000',
+      ...(this.env.NODE_ENV === 'production' ? productionSettings(db.url) : {}),
       ...this.env,
     });
     this.orm = await openDatabase(db.url, this.database === 'embedded' ? EMBEDDED_POOL_SIZE : 10);
@@ -124,6 +126,15 @@ export class TestApp {
   async login(email: string, password: string, code?: string) {
     return this.rest('POST', '/auth/session', { auth: basic(email, password), ...(code ? { body: { code } } : {}) });
   }
+}
+
+/**
+ * What the production checks (src/core/production-checks.ts) demand beyond the settings above, for a suite that
+ * runs as production: secrets of its own and DATABASE_URL. Admin is off (the test admin key is too weak for them).
+ */
+function productionSettings(databaseUrl: string): Record<string, string> {
+  const secret = () => randomBytes(32).toString('base64url');
+  return { DATABASE_URL: databaseUrl, JWT_SECRET: secret(), ENCRYPTION_KEY: secret(), ADMIN_API_KEY: '' };
 }
 
 export function basic(email: string, password: string): string {

@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { callerUser } from '../auth/caller';
 import type { Context } from '../graphql/context';
-import { AuthPayload, ChangePasswordInput, LoginInput, OtpTypeEnum, RegisterInput, TotpSetup, UpdateUserInput } from './accounts.types';
+import { AuthPayload, ChangePasswordInput, LoginInput, OtpTypeEnum, RecoveryCodes, RegisterInput, TotpSetup, UpdateUserInput } from './accounts.types';
 import type { OtpType } from './otp.entity';
 import { User } from './user.entity';
 
@@ -24,9 +24,13 @@ export class AccountsResolver {
     return ctx.services.accounts.register(ctx.em, input);
   }
 
-  @Mutation(() => AuthPayload, { description: 'Sign in (or up) with a Google ID token.' })
-  signInWithGoogle(@Arg('idToken') idToken: string, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return ctx.services.accounts.signInWithGoogle(ctx.em, idToken);
+  @Mutation(() => AuthPayload, { description: 'Sign in (or up) with a Google ID token (and the second-factor code when 2FA is on).' })
+  signInWithGoogle(
+    @Arg('idToken') idToken: string,
+    @Arg('code', () => String, { nullable: true, description: 'The second-factor code (or a recovery code), when 2FA is on.' }) code: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<AuthPayload> {
+    return ctx.services.accounts.signInWithGoogle(ctx.em, idToken, code);
   }
 
   @Mutation(() => AuthPayload, { description: 'Log in with email and password (and the 2FA code when 2FA is on).' })
@@ -60,25 +64,30 @@ export class AccountsResolver {
 
   @Mutation(() => Boolean, { description: 'Turn on 2FA by emailed code, proven with a TWO_FACTOR_AUTH code.' })
   async enableTwoFactor(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.enableTwoFactor(ctx.em, callerUser(ctx.caller)!, code);
+    await ctx.services.twoFactor.enable(ctx.em, callerUser(ctx.caller)!, code);
     return true;
   }
 
   @Mutation(() => Boolean, { description: 'Turn 2FA off, proven with a current second-factor code.' })
   async disableTwoFactor(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.disableTwoFactor(ctx.em, callerUser(ctx.caller)!, code);
+    await ctx.services.twoFactor.disable(ctx.em, callerUser(ctx.caller)!, code);
     return true;
   }
 
   @Mutation(() => TotpSetup, { description: 'Start authenticator-app 2FA with a TWO_FACTOR_AUTH code from sendOtp: returns the secret to add to the app.' })
   startTotpSetup(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<TotpSetup> {
-    return ctx.services.accounts.startTotpSetup(ctx.em, callerUser(ctx.caller)!, code);
+    return ctx.services.twoFactor.startTotpSetup(ctx.em, callerUser(ctx.caller)!, code);
   }
 
   @Mutation(() => Boolean, { description: 'Finish authenticator-app 2FA with the first code the app shows.' })
   async confirmTotpSetup(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.confirmTotpSetup(ctx.em, callerUser(ctx.caller)!, code);
+    await ctx.services.twoFactor.confirmTotpSetup(ctx.em, callerUser(ctx.caller)!, code);
     return true;
+  }
+
+  @Mutation(() => RecoveryCodes, { description: 'Ten new single-use recovery codes (the old ones stop working), proven with a second-factor code. Shown once.' })
+  async regenerateRecoveryCodes(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<RecoveryCodes> {
+    return { codes: await ctx.services.twoFactor.regenerateRecoveryCodes(ctx.em, callerUser(ctx.caller)!, code) };
   }
 
   @Mutation(() => User, { description: 'Change your names or display preference.' })

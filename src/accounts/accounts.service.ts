@@ -1,16 +1,18 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { PasswordHasher } from '../auth/passwords';
-import type { SecretBox } from '../auth/secret-box';
 import type { TokenService } from '../auth/tokens';
 import { badRequest, DomainError, notFound, unauthenticated } from '../core/errors';
 import type { Mailer } from '../mail/mailer';
 import type { ApiKeysService } from '../api-keys/api-keys.service';
+import type { CodeFlow } from './code-attempt.entity';
+import type { CodeAttempts } from './code-attempts';
+import type { CodeSendLimits } from './code-send-limits';
 import type { GoogleIdTokenVerifier } from './google-id-token';
-import type { OtpType } from './otp.entity';
+import type { OtpType, PendingRegistration } from './otp.entity';
 import type { OtpService } from './otp.service';
 import { Session } from './session.entity';
-import { totp } from './totp';
+import type { TwoFactorService } from './two-factor.service';
 import { User } from './user.entity';
 
 export interface SignedIn { user: User; token: string }
@@ -24,6 +26,12 @@ const OTP_PURPOSE: Record<OtpType, string> = {
   CHANGE_PASSWORD: 'change your Clara password',
 };
 
+const FLOW_NAME: Record<CodeFlow, string> = {
+  ACTIVATION: 'activating your account',
+  CHANGE_PASSWORD: 'resetting your password',
+  SECOND_FACTOR: 'your two-factor authentication',
+};
+
 /** Accounts: sign-up, sign-in (password, Google, second factor), sessions, OTP flows and the profile. */
 export class AccountsService {
   constructor(
@@ -31,7 +39,9 @@ export class AccountsService {
       passwords: PasswordHasher;
       tokens: TokenService;
       otps: OtpService;
-      box: SecretBox;
+      attempts: CodeAttempts;
+      sendLimits: CodeSendLimits;
+      twoFactor: TwoFactorService;
       mailer: Mailer;
       apiKeys: ApiKeysService;
       google: GoogleIdTokenVerifier;
@@ -42,11 +52,26 @@ export class AccountsService {
     },
   ) {}
 
+  /**
+   * Sign-up. An address that was registered but never activated may be registered again: nobody proved
+   * owning it, so the earlier sign-up has no claim. Each sign-up gets its own session and an ACTIVATION
+   * code bound to it; whichever sign-up's code is used to activate becomes the account (see `activate`).
+   */
   async register(em: EntityManager, input: RegisterInput): Promise<SignedIn> {
     const email = normalizeEmail(input.email);
-    if (await em.count(User, { email })) throw alreadyRegistered();
+    const existing = await em.findOne(User, { email });
+    if (existing?.isActive) throw alreadyRegistered();
     const passwordHash = await this.deps.passwords.hash(input.password);
-    const user = em.create(User, { email, passwordHash, firstName: input.firstName.trim(), lastName: input.lastName.trim() });
+    const names = { firstName: input.firstName.trim(), lastName: input.lastName.trim() };
+    if (existing) {
+      // A later sign-up: its choices wait in its activation code until the mailbox owner uses that code.
+      await this.deps.sendLimits.consume(existing.id, 'ACTIVATION');
+      const session = this.newSession(em, existing);
+      await em.flush();
+      await this.mailOtp(em, existing, 'ACTIVATION', { sessionId: session.id, passwordHash, ...names });
+      return { user: existing, token: this.tokenFor(session) };
+    }
+    const user = em.create(User, { email, passwordHash, ...names });
     this.deps.apiKeys.createFor(em, user);
     const session = this.newSession(em, user);
     try {
@@ -55,14 +80,26 @@ export class AccountsService {
       if (error instanceof UniqueConstraintViolationException) throw alreadyRegistered();
       throw error;
     }
-    await this.sendOtp(em, user.email, 'ACTIVATION', user);
+    await this.deps.sendLimits.consume(user.id, 'ACTIVATION');
+    await this.mailOtp(em, user, 'ACTIVATION', { sessionId: session.id });
     return { user, token: this.tokenFor(session) };
   }
 
-  /** Signs in with a verified Google ID token: links the Google id to an existing account or creates an active one. */
-  async signInWithGoogle(em: EntityManager, idToken: string): Promise<SignedIn> {
+  /**
+   * Signs in with a verified Google ID token: links the Google id to an existing account or creates an active
+   * one. An account linked to one Google account refuses another with the same email, and an account with
+   * two-factor authentication needs its code here as at login.
+   */
+  async signInWithGoogle(em: EntityManager, idToken: string, code?: string | null): Promise<SignedIn> {
     const identity = await this.deps.google.verify(idToken);
     let user = (await em.findOne(User, { googleId: identity.googleId })) ?? (await em.findOne(User, { email: identity.email }));
+    if (user?.googleId && user.googleId !== identity.googleId) {
+      throw unauthenticated('This account is linked to a different Google account.');
+    }
+    if (user?.isActive && user.twoFactorMethod) {
+      if (!code) throw needsSecondFactor();
+      await this.deps.twoFactor.check(em, user, code);
+    }
     if (user && !user.isActive) {
       // Whoever registered this address never proved they own it; Google just proved the caller does.
       // Nothing the earlier registrant set may survive: password, sessions, API key, second factor.
@@ -90,8 +127,8 @@ export class AccountsService {
     const passwordOk = await this.deps.passwords.verify(user?.passwordHash, input.password);
     if (!user || !passwordOk) throw unauthenticated('The email or password is incorrect.');
     if (user.twoFactorMethod) {
-      if (!input.code) throw unauthenticated('Two-factor authentication is enabled: send the code as well.', { is_2fa_enabled: true });
-      await this.checkSecondFactor(em, user, input.code);
+      if (!input.code) throw needsSecondFactor();
+      await this.deps.twoFactor.check(em, user, input.code);
     }
     const session = this.newSession(em, user);
     await em.flush();
@@ -114,16 +151,25 @@ export class AccountsService {
     await em.nativeUpdate(Session, { id: sessionId, revokedAt: null }, { revokedAt: new Date() });
   }
 
-  async sendOtp(em: EntityManager, email: string, type: OtpType, known?: User): Promise<void> {
-    const user = known ?? (await this.findByEmail(em, email));
+  /** Mails a code on request, within the account's send limits. An ACTIVATION code sent so is bound to no sign-up. */
+  async sendOtp(em: EntityManager, email: string, type: OtpType): Promise<void> {
+    const user = await this.findByEmail(em, email);
     if (type === 'ACTIVATION' && user.isActive) throw badRequest('This account is already active.');
-    const code = await this.deps.otps.issue(em, user, type);
+    await this.deps.sendLimits.consume(user.id, type);
+    await this.mailOtp(em, user, type, null);
+  }
+
+  private async mailOtp(em: EntityManager, user: User, type: OtpType, registration: PendingRegistration | null): Promise<void> {
+    const code = await this.deps.otps.issue(em, user, type, registration);
     const minutes = this.deps.otpTtlMinutes;
+    const activation = type !== 'ACTIVATION' ? '' : registration
+      ? '\n\nActivating with this code keeps the password chosen at this sign-up and ends any other sign-up of this address.'
+      : '\n\nActivating with this code ends every earlier sign-up of this address; then set your password with the forgotten-password flow.';
     await this.deps.mailer
       .send({
         to: user.email,
         subject: `Your ${this.deps.serviceName} verification code`,
-        text: `Hello ${user.firstName},\n\nUse the code ${code} to ${OTP_PURPOSE[type]}. It expires in ${minutes} minutes and works once.\n\nIf you did not ask for it, ignore this mail.`,
+        text: `Hello ${registration?.firstName ?? user.firstName},\n\nUse the code ${code} to ${OTP_PURPOSE[type]}. It expires in ${minutes} minutes and works once.${activation}\n\nIf you did not ask for it, ignore this mail.`,
       })
       .catch((error: unknown) => {
         // The code is stored; the user can ask for a new one. The address is not logged.
@@ -132,12 +178,27 @@ export class AccountsService {
       });
   }
 
+  /**
+   * Activation proves the mailbox; the code says which sign-up the mailbox owner activates. The account
+   * keeps only what that sign-up set: the first sign-up keeps everything; a later one replaces the password
+   * and names and ends every other session and the API key; a code sent on request (no sign-up) keeps no
+   * earlier credentials at all (the owner then sets a password through the forgotten-password flow).
+   */
   async activate(em: EntityManager, email: string, code: string): Promise<User> {
     const user = await this.findByEmail(em, email);
     if (user.isActive) throw badRequest('This account is already active.');
-    await this.deps.otps.consume(em, user, 'ACTIVATION', code);
-    user.isActive = true;
-    await em.flush();
+    const registration = await this.deps.attempts.attempt(em, user, 'ACTIVATION', () => this.deps.otps.consume(em, user, 'ACTIVATION', code));
+    await em.transactional(async (tx) => {
+      if (!registration) {
+        await this.dropUnprovenCredentials(tx as EntityManager, user);
+      } else if (registration.passwordHash) {
+        Object.assign(user, { passwordHash: registration.passwordHash, firstName: registration.firstName, lastName: registration.lastName });
+        await tx.nativeUpdate(Session, { user: user.id, revokedAt: null, id: { $ne: registration.sessionId } }, { revokedAt: new Date() });
+        await this.deps.apiKeys.reset(tx as EntityManager, user.id);
+      }
+      user.isActive = true;
+      tx.persist(user);
+    });
     return user;
   }
 
@@ -148,49 +209,13 @@ export class AccountsService {
    */
   async changePassword(em: EntityManager, email: string, password: string, code: string, keepSessionId?: string): Promise<void> {
     const user = await this.findByEmail(em, email);
-    await this.deps.otps.consume(em, user, 'CHANGE_PASSWORD', code);
+    await this.deps.attempts.attempt(em, user, 'CHANGE_PASSWORD', () => this.deps.otps.consume(em, user, 'CHANGE_PASSWORD', code));
     user.passwordHash = await this.deps.passwords.hash(password);
     await em.transactional(async (tx) => {
       tx.persist(user);
       await tx.nativeUpdate(Session, { user: user.id, revokedAt: null, ...(keepSessionId ? { id: { $ne: keepSessionId } } : {}) }, { revokedAt: new Date() });
       if (!keepSessionId) await this.deps.apiKeys.reset(tx as EntityManager, user.id);
     });
-  }
-
-  async enableTwoFactor(em: EntityManager, user: User, code: string): Promise<void> {
-    if (user.twoFactorMethod) throw badRequest('Two-factor authentication is already enabled.');
-    await this.deps.otps.consume(em, user, 'TWO_FACTOR_AUTH', code);
-    user.twoFactorMethod = 'email';
-    await em.flush();
-  }
-
-  async disableTwoFactor(em: EntityManager, user: User, code: string): Promise<void> {
-    if (!user.twoFactorMethod) throw badRequest('Two-factor authentication is not enabled.');
-    await this.checkSecondFactor(em, user, code);
-    Object.assign(user, { twoFactorMethod: null, totpSecret: null, totpPendingSecret: null, totpLastStep: null });
-    await em.flush();
-  }
-
-  /**
-   * First step of authenticator-app 2FA: a new secret and its otpauth:// URI, active once confirmed. Like
-   * email 2FA it needs a TWO_FACTOR_AUTH code, so a stolen session alone cannot lock the owner out.
-   */
-  async startTotpSetup(em: EntityManager, user: User, code: string): Promise<{ secret: string; otpauthUri: string }> {
-    if (user.twoFactorMethod) throw badRequest('Two-factor authentication is already enabled; disable it first.');
-    await this.deps.otps.consume(em, user, 'TWO_FACTOR_AUTH', code);
-    const secret = totp.newSecret();
-    user.totpPendingSecret = this.deps.box.encrypt(secret);
-    await em.flush();
-    return { secret, otpauthUri: totp.uri(secret, user.email, this.deps.serviceName) };
-  }
-
-  async confirmTotpSetup(em: EntityManager, user: User, code: string): Promise<void> {
-    if (user.twoFactorMethod) throw badRequest('Two-factor authentication is already enabled.');
-    if (!user.totpPendingSecret) throw badRequest('Start the authenticator setup first.');
-    const step = await totp.check(this.deps.box.decrypt(user.totpPendingSecret), code, null);
-    if (step === null) throw unauthenticated('The authenticator code is invalid.');
-    Object.assign(user, { twoFactorMethod: 'totp', totpSecret: user.totpPendingSecret, totpPendingSecret: null, totpLastStep: step });
-    await em.flush();
   }
 
   async updateProfile(em: EntityManager, user: User, changes: ProfileChanges): Promise<User> {
@@ -221,21 +246,25 @@ export class AccountsService {
     await this.deps.apiKeys.reset(em, user.id);
   }
 
-  private async checkSecondFactor(em: EntityManager, user: User, code: string): Promise<void> {
-    if (user.twoFactorMethod !== 'totp') return this.deps.otps.consume(em, user, 'TWO_FACTOR_AUTH', code);
-    const step = await totp.check(this.deps.box.decrypt(user.totpSecret!), code, user.totpLastStep);
-    // The conditional update makes a code usable once even when two requests race with it.
-    const claimed = step !== null && (await em.nativeUpdate(User, { id: user.id, $or: [{ totpLastStep: null }, { totpLastStep: { $lt: step } }] }, { totpLastStep: step }));
-    if (!claimed) throw unauthenticated('The authenticator code is invalid or was already used.', { is_2fa_enabled: true });
-    user.totpLastStep = step;
+  /** Tells the owner that wrong codes locked a flow of their account (AttemptLimiter's notice). */
+  async notifyLockout(user: User, flow: CodeFlow, lockedUntil: Date): Promise<void> {
+    await this.deps.mailer
+      .send({
+        to: user.email,
+        subject: `${this.deps.serviceName}: too many wrong codes`,
+        text: `Hello ${user.firstName},\n\nSeveral wrong codes were entered for ${FLOW_NAME[flow]}, so it is locked until ${lockedUntil.toUTCString()}.\n\nIf this was not you, someone may be trying to get into your account: keep your password and mailbox safe.`,
+      })
+      .catch((error: unknown) => this.deps.log.error({ err: error, flow }, 'sending a lockout notice failed'));
   }
 
+  /** One clock reading, in whole seconds, gives the session's start and expiry and the token's iat and exp. */
   private newSession(em: EntityManager, user: User): Session {
-    return em.create(Session, { user, expiresAt: new Date(Date.now() + this.deps.sessionDays * 86_400_000) });
+    const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+    return em.create(Session, { user, createdAt, expiresAt: new Date(createdAt.getTime() + this.deps.sessionDays * 86_400_000) });
   }
 
   private tokenFor(session: Session): string {
-    return this.deps.tokens.signUserToken(session.user.id, session.id, session.expiresAt);
+    return this.deps.tokens.signUserToken(session.user.id, session.id, session.expiresAt, session.createdAt);
   }
 }
 
@@ -243,4 +272,5 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+const needsSecondFactor = () => unauthenticated('Two-factor authentication is enabled: send the code as well.', { is_2fa_enabled: true });
 const alreadyRegistered = () => new DomainError('ALREADY_EXISTS', 'A user with this email already exists.');

@@ -1,4 +1,6 @@
+import { CodeAttempt } from '../accounts/code-attempt.entity';
 import { Otp } from '../accounts/otp.entity';
+import { RecoveryCode } from '../accounts/recovery-code.entity';
 import { Session } from '../accounts/session.entity';
 import { User } from '../accounts/user.entity';
 import { Task } from '../agent/task.entity';
@@ -8,4 +10,4 @@ import { StripeEvent } from '../credits/stripe-event.entity';
 import { Transaction } from '../credits/transaction.entity';
 
 /** Every entity of every capability; the ORM and the migration generator both read this list. */
-export const entities = [User, Session, Otp, ApiKey, Transaction, Purchase, StripeEvent, Task];
+export const entities = [User, Session, Otp, ApiKey, Transaction, Purchase, StripeEvent, Task, CodeAttempt, RecoveryCode];

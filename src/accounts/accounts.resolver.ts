@@ -44,9 +44,9 @@ export class AccountsResolver {
     return true;
   }
 
-  @Mutation(() => Boolean, { description: 'Email a new one-time code of the given type (public API key).' })
+  @Mutation(() => Boolean, { description: 'Email a new one-time code of the given type (public API key, or your own user token: then an ACTIVATION code stays bound to your sign-up).' })
   async sendOtp(@Arg('email') email: string, @Arg('type', () => OtpTypeEnum) type: OtpType, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.sendOtp(ctx.em, email, type);
+    await ctx.services.accounts.sendOtp(ctx.em, email, type, ctx.caller.kind === 'user' ? ctx.caller.sessionId : undefined);
     return true;
   }
 

@@ -9,8 +9,9 @@ import type { CodeFlow } from './code-attempt.entity';
 import type { CodeAttempts } from './code-attempts';
 import type { CodeSendLimits } from './code-send-limits';
 import type { GoogleIdTokenVerifier } from './google-id-token';
-import type { OtpType, PendingRegistration } from './otp.entity';
+import type { OtpType } from './otp.entity';
 import type { OtpService } from './otp.service';
+import { Registration } from './registration.entity';
 import { Session } from './session.entity';
 import type { TwoFactorService } from './two-factor.service';
 import { User } from './user.entity';
@@ -54,34 +55,29 @@ export class AccountsService {
 
   /**
    * Sign-up. An address that was registered but never activated may be registered again: nobody proved
-   * owning it, so the earlier sign-up has no claim. Each sign-up gets its own session and an ACTIVATION
-   * code bound to it; whichever sign-up's code is used to activate becomes the account (see `activate`).
+   * owning it, so an earlier sign-up has no claim. Each sign-up is kept (a Registration with its session)
+   * and gets an ACTIVATION code bound to it; whichever sign-up's code activates becomes the account (`activate`).
    */
   async register(em: EntityManager, input: RegisterInput): Promise<SignedIn> {
     const email = normalizeEmail(input.email);
     const existing = await em.findOne(User, { email });
     if (existing?.isActive) throw alreadyRegistered();
+    if (existing) await this.deps.sendLimits.consume(existing.id, 'ACTIVATION');
     const passwordHash = await this.deps.passwords.hash(input.password);
     const names = { firstName: input.firstName.trim(), lastName: input.lastName.trim() };
-    if (existing) {
-      // A later sign-up: its choices wait in its activation code until the mailbox owner uses that code.
-      await this.deps.sendLimits.consume(existing.id, 'ACTIVATION');
-      const session = this.newSession(em, existing);
-      await em.flush();
-      await this.mailOtp(em, existing, 'ACTIVATION', { sessionId: session.id, passwordHash, ...names });
-      return { user: existing, token: this.tokenFor(session) };
-    }
-    const user = em.create(User, { email, passwordHash, ...names });
-    this.deps.apiKeys.createFor(em, user);
+    // A later sign-up leaves the account as it is until the mailbox owner activates with its code.
+    const user = existing ?? em.create(User, { email, passwordHash, ...names });
+    if (!existing) this.deps.apiKeys.createFor(em, user);
     const session = this.newSession(em, user);
+    const registration = em.create(Registration, { user, session, passwordHash, ...names, createdAccount: !existing });
     try {
       await em.flush();
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw alreadyRegistered();
       throw error;
     }
-    await this.deps.sendLimits.consume(user.id, 'ACTIVATION');
-    await this.mailOtp(em, user, 'ACTIVATION', { sessionId: session.id });
+    if (!existing) await this.deps.sendLimits.consume(user.id, 'ACTIVATION');
+    await this.mailOtp(em, user, 'ACTIVATION', registration);
     return { user, token: this.tokenFor(session) };
   }
 
@@ -151,20 +147,24 @@ export class AccountsService {
     await em.nativeUpdate(Session, { id: sessionId, revokedAt: null }, { revokedAt: new Date() });
   }
 
-  /** Mails a code on request, within the account's send limits. An ACTIVATION code sent so is bound to no sign-up. */
-  async sendOtp(em: EntityManager, email: string, type: OtpType): Promise<void> {
+  /**
+   * Mails a code on request, within the account's send limits. An ACTIVATION code asked for with a sign-up's
+   * own user token stays bound to that sign-up; asked for with the public key, it is bound to none.
+   */
+  async sendOtp(em: EntityManager, email: string, type: OtpType, sessionId?: string): Promise<void> {
     const user = await this.findByEmail(em, email);
     if (type === 'ACTIVATION' && user.isActive) throw badRequest('This account is already active.');
     await this.deps.sendLimits.consume(user.id, type);
-    await this.mailOtp(em, user, type, null);
+    const registration = type === 'ACTIVATION' && sessionId ? await em.findOne(Registration, { user: user.id, session: sessionId }) : null;
+    await this.mailOtp(em, user, type, registration);
   }
 
-  private async mailOtp(em: EntityManager, user: User, type: OtpType, registration: PendingRegistration | null): Promise<void> {
-    const code = await this.deps.otps.issue(em, user, type, registration);
+  private async mailOtp(em: EntityManager, user: User, type: OtpType, registration: Registration | null): Promise<void> {
+    const code = await this.deps.otps.issue(em, user, type, registration?.id ?? null);
     const minutes = this.deps.otpTtlMinutes;
     const activation = type !== 'ACTIVATION' ? '' : registration
-      ? '\n\nActivating with this code keeps the password chosen at this sign-up and ends any other sign-up of this address.'
-      : '\n\nActivating with this code ends every earlier sign-up of this address; then set your password with the forgotten-password flow.';
+      ? `\n\nThis code activates the sign-up made on ${registration.createdAt.toUTCString()} for ${registration.firstName}: it keeps that sign-up's password and ends every other sign-up of this address.`
+      : '\n\nActivating with this code ends every sign-up of this address made so far; then set your password with the forgotten-password flow.';
     await this.deps.mailer
       .send({
         to: user.email,
@@ -179,23 +179,31 @@ export class AccountsService {
   }
 
   /**
-   * Activation proves the mailbox; the code says which sign-up the mailbox owner activates. The account
-   * keeps only what that sign-up set: the first sign-up keeps everything; a later one replaces the password
-   * and names and ends every other session and the API key; a code sent on request (no sign-up) keeps no
-   * earlier credentials at all (the owner then sets a password through the forgotten-password flow).
+   * Activation proves the mailbox; the code says which sign-up the mailbox owner activates, and the account
+   * keeps only what that sign-up set. The sign-up that created the account keeps its password, sessions and
+   * API key, and later sign-ups' sessions end. A later sign-up replaces the password and names, and every
+   * other session and the API key end. A code sent on request with the public key belongs to no sign-up:
+   * every earlier session, the password and the API key end (the owner sets a password by the reset flow).
    */
   async activate(em: EntityManager, email: string, code: string): Promise<User> {
     const user = await this.findByEmail(em, email);
     if (user.isActive) throw badRequest('This account is already active.');
-    const registration = await this.deps.attempts.attempt(em, user, 'ACTIVATION', () => this.deps.otps.consume(em, user, 'ACTIVATION', code));
+    const registrationId = await this.deps.attempts.attempt(em, user, 'ACTIVATION', () => this.deps.otps.consume(em, user, 'ACTIVATION', code));
+    const signUps = await em.find(Registration, { user: user.id });
+    const winner = signUps.find((signUp) => signUp.id === registrationId);
     await em.transactional(async (tx) => {
-      if (!registration) {
+      const now = new Date();
+      if (!winner) {
         await this.dropUnprovenCredentials(tx as EntityManager, user);
-      } else if (registration.passwordHash) {
-        Object.assign(user, { passwordHash: registration.passwordHash, firstName: registration.firstName, lastName: registration.lastName });
-        await tx.nativeUpdate(Session, { user: user.id, revokedAt: null, id: { $ne: registration.sessionId } }, { revokedAt: new Date() });
+      } else if (winner.createdAccount) {
+        const others = signUps.filter((signUp) => signUp !== winner).map((signUp) => signUp.session.id);
+        if (others.length) await tx.nativeUpdate(Session, { id: { $in: others }, revokedAt: null }, { revokedAt: now });
+      } else {
+        Object.assign(user, { passwordHash: winner.passwordHash, firstName: winner.firstName, lastName: winner.lastName });
+        await tx.nativeUpdate(Session, { user: user.id, revokedAt: null, id: { $ne: winner.session.id } }, { revokedAt: now });
         await this.deps.apiKeys.reset(tx as EntityManager, user.id);
       }
+      await tx.nativeDelete(Registration, { user: user.id });
       user.isActive = true;
       tx.persist(user);
     });
@@ -244,6 +252,7 @@ export class AccountsService {
     Object.assign(user, { passwordHash: null, twoFactorMethod: null, totpSecret: null, totpPendingSecret: null, totpLastStep: null });
     await em.nativeUpdate(Session, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
     await this.deps.apiKeys.reset(em, user.id);
+    await em.nativeDelete(Registration, { user: user.id });
   }
 
   /** Tells the owner that wrong codes locked a flow of their account (AttemptLimiter's notice). */

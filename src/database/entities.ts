@@ -1,6 +1,7 @@
 import { CodeAttempt } from '../accounts/code-attempt.entity';
 import { Otp } from '../accounts/otp.entity';
 import { RecoveryCode } from '../accounts/recovery-code.entity';
+import { Registration } from '../accounts/registration.entity';
 import { Session } from '../accounts/session.entity';
 import { User } from '../accounts/user.entity';
 import { Task } from '../agent/task.entity';
@@ -10,4 +11,4 @@ import { StripeEvent } from '../credits/stripe-event.entity';
 import { Transaction } from '../credits/transaction.entity';
 
 /** Every entity of every capability; the ORM and the migration generator both read this list. */
-export const entities = [User, Session, Otp, ApiKey, Transaction, Purchase, StripeEvent, Task, CodeAttempt, RecoveryCode];
+export const entities = [User, Session, Otp, ApiKey, Transaction, Purchase, StripeEvent, Task, CodeAttempt, RecoveryCode, Registration];

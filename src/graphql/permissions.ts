@@ -49,11 +49,11 @@ const ownsUserArg = (argName: string) =>
     return exists ? forbidden('You can only access your own account.') : notFound('User not found.');
   });
 
-/** The public key (forgotten password), or a user token whose own email is the path's. */
+/** The public key (forgotten password, sign-up codes), or a user token whose own email is the path's. */
 const isPublicKeyOrOwnEmail = rule({ cache: 'no_cache' })((_parent, args: { email?: unknown }, ctx: Context) => {
   if (ctx.caller.kind === 'public') return true;
   if (ctx.caller.kind !== 'user') return ctx.caller.kind === 'apiKey' ? forbidden('This operation needs a user token or the public key.') : notSignedIn(ctx);
-  return typeof args.email === 'string' && normalizeEmail(args.email) === ctx.caller.user.email ? true : forbidden('You can only change your own password.');
+  return typeof args.email === 'string' && normalizeEmail(args.email) === ctx.caller.user.email ? true : forbidden('You can only do this for your own account.');
 });
 
 /** Login and code endpoints: a budget per client IP and per account, against guessing. */
@@ -109,7 +109,7 @@ export const ruleTree = {
       signInWithGoogle: throttledByIp,
       login: throttledLogin,
       logout: isUserToken,
-      sendOtp: chain(isPublicKey, throttled),
+      sendOtp: chain(isPublicKeyOrOwnEmail, throttled),
       activate: chain(isPublicKey, throttled),
       changePassword: chain(isPublicKeyOrOwnEmail, throttled),
       enableTwoFactor: own,

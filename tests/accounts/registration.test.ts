@@ -179,6 +179,36 @@ for (const db of testDatabases()) {
         assert.equal(login.body.data.is_active, true);
       });
 
+      test('a new activation code asked for with the sign-up\'s own token stays bound to it: the registrant keeps everything', async () => {
+        const user = await t.register();
+        const key = await apiKeyTokenOf(user.id);
+        const before = t.mailbox.countTo(user.email);
+        assert.equal((await t.rest('POST', `/users/${user.email}/otp/ACTIVATION`, { auth: user.token })).status, 201);
+        assert.equal((await activate(user.email, await t.mailbox.nextCode(user.email, before))).status, 200);
+        assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: user.token })).status, 200);
+        assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: key })).status, 200);
+        assert.equal((await t.login(user.email, user.password)).status, 200);
+        const stranger = await t.register();
+        assert.equal((await t.rest('POST', `/users/${user.email}/otp/CHANGE_PASSWORD`, { auth: stranger.token })).status, 403, 'not for someone else');
+      });
+
+      test('the first sign-up activating keeps its credentials and ends a later sign-up\'s session', async () => {
+        const email = 'first-wins@example.com';
+        const first = await t.register({ email, password: 'first-password' });
+        const firstCode = await t.mailbox.nextCode(email, 0);
+        const later = await t.register({ email, password: 'later-password' });
+        const before = t.mailbox.countTo(email);
+        // The first registrant's code was replaced by the later sign-up's; they ask again with their own token.
+        await t.rest('POST', `/users/${email}/otp/ACTIVATION`, { auth: first.token });
+        const code = await t.mailbox.nextCode(email, before);
+        if (code !== firstCode) assert.equal((await activate(email, firstCode)).status, 401);
+        assert.equal((await activate(email, code)).status, 200);
+        assert.equal((await t.rest('GET', `/users/${first.id}`, { auth: first.token })).status, 200);
+        assert.equal((await t.rest('GET', `/users/${first.id}`, { auth: later.token })).status, 401);
+        assert.equal((await t.login(email, 'first-password')).status, 200);
+        assert.equal((await t.login(email, 'later-password')).status, 401);
+      });
+
       test('the same person activating their own sign-up keeps their token, password and API key', async () => {
         const user = await t.register();
         const key = await apiKeyTokenOf(user.id);

@@ -255,7 +255,7 @@ export class AccountsService {
     await em.nativeDelete(Registration, { user: user.id });
   }
 
-  /** Tells the owner that wrong codes locked a flow of their account (AttemptLimiter's notice). */
+  /** Tells the owner that wrong codes locked a flow of their account (CodeAttempts' onLockout). */
   async notifyLockout(user: User, flow: CodeFlow, lockedUntil: Date): Promise<void> {
     await this.deps.mailer
       .send({

@@ -79,10 +79,9 @@ export class AccountsResolver {
     return ctx.services.twoFactor.startTotpSetup(ctx.em, callerUser(ctx.caller)!, code);
   }
 
-  @Mutation(() => Boolean, { description: 'Finish authenticator-app 2FA with the first code the app shows.' })
-  async confirmTotpSetup(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.twoFactor.confirmTotpSetup(ctx.em, callerUser(ctx.caller)!, code);
-    return true;
+  @Mutation(() => RecoveryCodes, { description: 'Finish authenticator-app 2FA with the first code the app shows; answers ten recovery codes, shown once.' })
+  async confirmTotpSetup(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<RecoveryCodes> {
+    return { codes: await ctx.services.twoFactor.confirmTotpSetup(ctx.em, callerUser(ctx.caller)!, code) };
   }
 
   @Mutation(() => RecoveryCodes, { description: 'Ten new single-use recovery codes (the old ones stop working), proven with a second-factor code. Shown once.' })

@@ -12,6 +12,7 @@ type Req = FastifyRequest<{ Params: Params; Body: Record<string, any> }>;
 /** `{user, token}` → the documented flat user object with `token`. */
 const userWithToken = (payload: { user: object; token: string }) => ({ ...(toRestShape(payload.user) as object), token: payload.token });
 const nothing = () => null;
+const recoveryCodes = (result: { codes: string[] }) => ({ recovery_codes: result.codes });
 const code = str({ minLength: 1, maxLength: 64 });
 
 /** HTTP Basic `email:password`, the documented way to log in. */
@@ -127,12 +128,12 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/users/:user_id/2fa/totp/confirm',
-    graphql: 'mutation ($userId: ID!, $code: String!) { confirmTotpSetup(userId: $userId, code: $code) }',
+    graphql: 'mutation ($userId: ID!, $code: String!) { confirmTotpSetup(userId: $userId, code: $code) { codes } }',
     body: object({ code }),
     variables: (r: Req) => ({ userId: r.params.user_id, code: r.body.code }),
     status: 200,
-    message: 'User 2FA with an authenticator app enabled successfully.',
-    present: nothing,
+    message: 'User 2FA with an authenticator app enabled successfully. Keep the recovery codes safe: they are shown only once.',
+    present: recoveryCodes,
   },
   {
     method: 'POST',
@@ -142,7 +143,7 @@ export const accountsRest: RestOperation[] = [
     variables: (r: Req) => ({ userId: r.params.user_id, code: r.body.code }),
     status: 201,
     message: 'Recovery codes created: keep them safe, they are shown only once. Earlier codes no longer work.',
-    present: (result: { codes: string[] }) => ({ recovery_codes: result.codes }),
+    present: recoveryCodes,
   },
   {
     method: 'GET',

@@ -50,7 +50,8 @@ export class TwoFactorService {
     return { secret, otpauthUri: totp.uri(secret, user.email, this.deps.serviceName) };
   }
 
-  async confirmTotpSetup(em: EntityManager, user: User, code: string): Promise<void> {
+  /** Turns authenticator 2FA on with the app's first code; answers the first ten recovery codes. */
+  async confirmTotpSetup(em: EntityManager, user: User, code: string): Promise<string[]> {
     if (user.twoFactorMethod) throw badRequest('Two-factor authentication is already enabled.');
     if (!user.totpPendingSecret) throw badRequest('Start the authenticator setup first.');
     const pending = user.totpPendingSecret;
@@ -61,13 +62,17 @@ export class TwoFactorService {
     });
     Object.assign(user, { twoFactorMethod: 'totp', totpSecret: pending, totpPendingSecret: null, totpLastStep: step });
     await em.flush();
-    await this.dropRecoveryCodes(em, user);
+    return this.issueRecoveryCodes(em, user);
   }
 
   /** Ten new single-use recovery codes, shown this once; the old ones stop working. Needs a second factor. */
   async regenerateRecoveryCodes(em: EntityManager, user: User, code: string): Promise<string[]> {
     if (!user.twoFactorMethod) throw badRequest('Turn on two-factor authentication first.');
     await this.check(em, user, code);
+    return this.issueRecoveryCodes(em, user);
+  }
+
+  private async issueRecoveryCodes(em: EntityManager, user: User): Promise<string[]> {
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
       const chars = Array.from({ length: 10 }, () => RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)]).join('');
       return `${chars.slice(0, 5)}-${chars.slice(5)}`;

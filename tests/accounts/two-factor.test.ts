@@ -59,7 +59,10 @@ for (const db of testDatabases()) {
       assert.match(otpauth_uri, /^otpauth:\/\/totp\/.+secret=/);
       assert.equal((await t.rest('POST', `/users/${user.id}/2fa/totp/confirm`, { auth: user.token, body: { code: '000000' } })).status, 401);
       const first = await generate({ secret });
-      assert.equal((await t.rest('POST', `/users/${user.id}/2fa/totp/confirm`, { auth: user.token, body: { code: first } })).status, 200);
+      const confirmed = await t.rest('POST', `/users/${user.id}/2fa/totp/confirm`, { auth: user.token, body: { code: first } });
+      assert.equal(confirmed.status, 200);
+      const recovery: string[] = confirmed.body.data.recovery_codes;
+      assert.equal(recovery.length, 10, 'turning 2FA on answers the first recovery codes');
 
       const needsCode = await t.login(user.email, user.password);
       assert.equal(needsCode.status, 401);
@@ -79,6 +82,8 @@ for (const db of testDatabases()) {
       const current = await generate({ secret });
       assert.equal((await t.rest('DELETE', `/users/${user.id}/2fa`, { auth: user.token, body: { code: current } })).status, 204);
       assert.equal((await t.login(user.email, user.password)).status, 200);
+      const codesLeft = await t.orm.em.fork().getConnection().execute('select id from recovery_codes where user_id = ?', [user.id]);
+      assert.equal(codesLeft.length, 0, 'turning 2FA off voided the recovery codes');
     });
 
     /** An active user with authenticator 2FA on; returns the secret. */

@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { callerUser } from '../auth/caller';
 import type { Context } from '../graphql/context';
-import { AuthPayload, ChangePasswordInput, LoginInput, OtpTypeEnum, RegisterInput, TotpSetup, UpdateUserInput } from './accounts.types';
+import { AuthPayload, ChangePasswordInput, LoginInput, OtpTypeEnum, RecoveryCodes, RegisterInput, TotpSetup, UpdateUserInput } from './accounts.types';
 import type { OtpType } from './otp.entity';
 import { User } from './user.entity';
 
@@ -24,9 +24,13 @@ export class AccountsResolver {
     return ctx.services.accounts.register(ctx.em, input, ctx.origin);
   }
 
-  @Mutation(() => AuthPayload, { description: 'Sign in (or up) with a Google ID token.' })
-  signInWithGoogle(@Arg('idToken') idToken: string, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return ctx.services.accounts.signInWithGoogle(ctx.em, idToken, ctx.origin);
+  @Mutation(() => AuthPayload, { description: 'Sign in (or up) with a Google ID token (and the second-factor code when 2FA is on).' })
+  signInWithGoogle(
+    @Arg('idToken') idToken: string,
+    @Arg('code', () => String, { nullable: true, description: 'The second-factor code (or a recovery code), when 2FA is on.' }) code: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<AuthPayload> {
+    return ctx.services.accounts.signInWithGoogle(ctx.em, idToken, code, ctx.origin);
   }
 
   @Mutation(() => AuthPayload, { description: 'Log in with email and password (and the 2FA code when 2FA is on).' })
@@ -40,15 +44,15 @@ export class AccountsResolver {
     return true;
   }
 
-  @Mutation(() => Boolean, { description: 'Email a new one-time code of the given type (public API key).' })
+  @Mutation(() => Boolean, { description: 'Email a new one-time code of the given type (public API key, or your own user token: then an ACTIVATION code stays bound to your sign-up).' })
   async sendOtp(@Arg('email') email: string, @Arg('type', () => OtpTypeEnum) type: OtpType, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.sendOtp(ctx.em, email, type);
+    await ctx.services.accounts.sendOtp(ctx.em, email, type, ctx.caller.kind === 'user' ? ctx.caller.sessionId : undefined);
     return true;
   }
 
   @Mutation(() => User, { description: 'Activate an account with its ACTIVATION code (public API key).' })
   activate(@Arg('email') email: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<User> {
-    return ctx.services.accounts.activate(ctx.em, email, code);
+    return ctx.services.accounts.activate(ctx.em, email, code, ctx.origin);
   }
 
   @Mutation(() => Boolean, { description: 'Set a new password with a CHANGE_PASSWORD code; other sessions end.' })
@@ -60,25 +64,29 @@ export class AccountsResolver {
 
   @Mutation(() => Boolean, { description: 'Turn on 2FA by emailed code, proven with a TWO_FACTOR_AUTH code.' })
   async enableTwoFactor(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.enableTwoFactor(ctx.em, callerUser(ctx.caller)!, code, ctx.origin);
+    await ctx.services.twoFactor.enable(ctx.em, callerUser(ctx.caller)!, code, ctx.origin);
     return true;
   }
 
   @Mutation(() => Boolean, { description: 'Turn 2FA off, proven with a current second-factor code.' })
   async disableTwoFactor(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.disableTwoFactor(ctx.em, callerUser(ctx.caller)!, code, ctx.origin);
+    await ctx.services.twoFactor.disable(ctx.em, callerUser(ctx.caller)!, code, ctx.origin);
     return true;
   }
 
   @Mutation(() => TotpSetup, { description: 'Start authenticator-app 2FA with a TWO_FACTOR_AUTH code from sendOtp: returns the secret to add to the app.' })
   startTotpSetup(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<TotpSetup> {
-    return ctx.services.accounts.startTotpSetup(ctx.em, callerUser(ctx.caller)!, code);
+    return ctx.services.twoFactor.startTotpSetup(ctx.em, callerUser(ctx.caller)!, code);
   }
 
-  @Mutation(() => Boolean, { description: 'Finish authenticator-app 2FA with the first code the app shows.' })
-  async confirmTotpSetup(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<boolean> {
-    await ctx.services.accounts.confirmTotpSetup(ctx.em, callerUser(ctx.caller)!, code, ctx.origin);
-    return true;
+  @Mutation(() => RecoveryCodes, { description: 'Finish authenticator-app 2FA with the first code the app shows; answers ten recovery codes, shown once.' })
+  async confirmTotpSetup(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<RecoveryCodes> {
+    return { codes: await ctx.services.twoFactor.confirmTotpSetup(ctx.em, callerUser(ctx.caller)!, code, ctx.origin) };
+  }
+
+  @Mutation(() => RecoveryCodes, { description: 'Ten new single-use recovery codes (the old ones stop working), proven with a second-factor code. Shown once.' })
+  async regenerateRecoveryCodes(@Arg('userId', () => ID) _userId: string, @Arg('code') code: string, @Ctx() ctx: Context): Promise<RecoveryCodes> {
+    return { codes: await ctx.services.twoFactor.regenerateRecoveryCodes(ctx.em, callerUser(ctx.caller)!, code) };
   }
 
   @Mutation(() => User, { description: 'Change your names or display preference.' })

@@ -12,6 +12,7 @@ type Req = FastifyRequest<{ Params: Params; Body: Record<string, any> }>;
 /** `{user, token}` → the documented flat user object with `token`. */
 const userWithToken = (payload: { user: object; token: string }) => ({ ...(toRestShape(payload.user) as object), token: payload.token });
 const nothing = () => null;
+const recoveryCodes = (result: { codes: string[] }) => ({ recovery_codes: result.codes });
 const code = str({ minLength: 1, maxLength: 64 });
 
 /** HTTP Basic `email:password`, the documented way to log in. */
@@ -38,9 +39,9 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/auth/google',
-    graphql: `mutation ($idToken: String!) { signInWithGoogle(idToken: $idToken) { token user { ${USER_FIELDS} } } }`,
-    body: object({ id_token: str({ minLength: 1 }) }),
-    variables: (r: Req) => ({ idToken: r.body.id_token }),
+    graphql: `mutation ($idToken: String!, $code: String) { signInWithGoogle(idToken: $idToken, code: $code) { token user { ${USER_FIELDS} } } }`,
+    body: object({ id_token: str({ minLength: 1 }), code: str() }, ['id_token']),
+    variables: (r: Req) => ({ idToken: r.body.id_token, code: r.body.code ?? null }),
     status: 201,
     message: 'User logged in with Google successfully.',
     present: userWithToken,
@@ -127,12 +128,22 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/users/:user_id/2fa/totp/confirm',
-    graphql: 'mutation ($userId: ID!, $code: String!) { confirmTotpSetup(userId: $userId, code: $code) }',
+    graphql: 'mutation ($userId: ID!, $code: String!) { confirmTotpSetup(userId: $userId, code: $code) { codes } }',
     body: object({ code }),
     variables: (r: Req) => ({ userId: r.params.user_id, code: r.body.code }),
     status: 200,
-    message: 'User 2FA with an authenticator app enabled successfully.',
-    present: nothing,
+    message: 'User 2FA with an authenticator app enabled successfully. Keep the recovery codes safe: they are shown only once.',
+    present: recoveryCodes,
+  },
+  {
+    method: 'POST',
+    url: '/users/:user_id/2fa/recovery_codes',
+    graphql: 'mutation ($userId: ID!, $code: String!) { regenerateRecoveryCodes(userId: $userId, code: $code) { codes } }',
+    body: object({ code }),
+    variables: (r: Req) => ({ userId: r.params.user_id, code: r.body.code }),
+    status: 201,
+    message: 'Recovery codes created: keep them safe, they are shown only once. Earlier codes no longer work.',
+    present: recoveryCodes,
   },
   {
     method: 'GET',

@@ -48,3 +48,8 @@ export class TotpSetup {
   @Field() secret!: string;
   @Field() otpauthUri!: string;
 }
+
+@ObjectType({ description: 'Single-use codes that stand in for a second-factor code when the authenticator or mailbox is lost. Shown only once; only hashes are kept.' })
+export class RecoveryCodes {
+  @Field(() => [String]) codes!: string[];
+}

@@ -2,6 +2,9 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AccountsService } from '../accounts/accounts.service';
+import { CodeAttempts } from '../accounts/code-attempts';
+import { CodeSendLimits } from '../accounts/code-send-limits';
+import { TwoFactorService } from '../accounts/two-factor.service';
 import { AnalysisQueue } from '../agent/analysis-queue';
 import { sharedPoolExecutor } from '../database/shared-pool';
 import { createAnalysisProvider } from '../agent/create-provider';
@@ -36,11 +39,17 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
   const sessions = new SessionsService({ securityLog, touchIntervalSeconds: config.sessionTouchIntervalSeconds });
   const apiKeys = new ApiKeysService(tokens, { securityLog, notices });
   const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
-  const accounts = new AccountsService({
+  const otps = new OtpService(box, { ttlMinutes: config.otpTtlMinutes, maxAttempts: config.otpMaxAttempts });
+  // The lockout notice is mailed by AccountsService, built just below.
+  const attempts = new CodeAttempts({ maxFailures: config.codeMaxFailures, lockoutMinutes: config.codeLockoutMinutes, onLockout: (...args) => accounts.notifyLockout(...args) });
+  const twoFactor = new TwoFactorService({ otps, attempts, box, serviceName: config.serviceName, securityLog, notices });
+  const accounts: AccountsService = new AccountsService({
     passwords: new PasswordHasher(config.argon2),
     tokens,
-    otps: new OtpService(box, { ttlMinutes: config.otpTtlMinutes, maxAttempts: config.otpMaxAttempts }),
-    box,
+    otps,
+    attempts,
+    sendLimits: new CodeSendLimits({ intervalSeconds: config.otpResendIntervalSeconds, perHour: config.otpSendsPerHour, redis, keyPrefix: config.redisKeyPrefix }),
+    twoFactor,
     mailer,
     apiKeys,
     google: new GoogleIdTokenVerifier({ clientId: config.googleClientId, jwksUrl: config.googleJwksUrl, issuers: config.googleIssuers }),
@@ -91,6 +100,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     accounts,
     sessions,
     securityLog,
+    twoFactor,
     apiKeys,
     credits,
     purchases,

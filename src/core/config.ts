@@ -26,6 +26,12 @@ export interface Config {
   sessionTouchIntervalSeconds: number;
   otpTtlMinutes: number;
   otpMaxAttempts: number;
+  /** Wrong codes per account and flow (activation, password reset, second factor), across re-issued codes, before a lockout. */
+  codeMaxFailures: number;
+  codeLockoutMinutes: number;
+  /** Mailed codes per account: the least time between two codes of one type, and the most codes an hour. */
+  otpResendIntervalSeconds: number;
+  otpSendsPerHour: number;
   smtpUrl?: string;
   mailFrom: string;
   mailOutboxDir: string;
@@ -189,6 +195,10 @@ export function loadConfig(env: Env = process.env): Config {
     sessionTouchIntervalSeconds: int(env, 'SESSION_TOUCH_INTERVAL_SECONDS', 300),
     otpTtlMinutes: int(env, 'OTP_TTL_MINUTES', 10),
     otpMaxAttempts: int(env, 'OTP_MAX_ATTEMPTS', 5),
+    codeMaxFailures: Math.max(1, int(env, 'CODE_MAX_FAILURES', 5)),
+    codeLockoutMinutes: int(env, 'CODE_LOCKOUT_MINUTES', 15),
+    otpResendIntervalSeconds: int(env, 'OTP_RESEND_INTERVAL_SECONDS', 60),
+    otpSendsPerHour: int(env, 'OTP_SENDS_PER_HOUR', 5),
     smtpUrl: env.SMTP_URL || undefined,
     mailFrom: env.MAIL_FROM ?? 'Clara <no-reply@clara.local>',
     mailOutboxDir: env.MAIL_OUTBOX_DIR ?? join(dataDir, 'outbox'),

@@ -33,7 +33,7 @@ const isAdmin = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) =>
   ctx.caller.kind === 'admin' ? true : unauthenticated('This operation needs the admin key.'),
 );
 
-/** Until activated, a signed-in user may only look at themselves and log out. */
+/** Until activated, a signed-in user may only view and update themselves and log out (as the original API). */
 const isActive = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) =>
   callerUser(ctx.caller)?.isActive ? true : unauthenticated('The account is not activated yet: activate it with the emailed code.'),
 );
@@ -49,11 +49,11 @@ const ownsUserArg = (argName: string) =>
     return exists ? forbidden('You can only access your own account.') : notFound('User not found.');
   });
 
-/** The public key (forgotten password), or a user token whose own email is the path's. */
+/** The public key (forgotten password, sign-up codes), or a user token whose own email is the path's. */
 const isPublicKeyOrOwnEmail = rule({ cache: 'no_cache' })((_parent, args: { email?: unknown }, ctx: Context) => {
   if (ctx.caller.kind === 'public') return true;
   if (ctx.caller.kind !== 'user') return ctx.caller.kind === 'apiKey' ? forbidden('This operation needs a user token or the public key.') : notSignedIn(ctx);
-  return typeof args.email === 'string' && normalizeEmail(args.email) === ctx.caller.user.email ? true : forbidden('You can only change your own password.');
+  return typeof args.email === 'string' && normalizeEmail(args.email) === ctx.caller.user.email ? true : forbidden('You can only do this for your own account.');
 });
 
 /** Login and code endpoints: a budget per client IP and per account, against guessing. */
@@ -78,12 +78,14 @@ const ownsUserIdArg = ownsUserArg('userId');
 
 /** Account management on one's own user: a user token, the path's user is the caller, the account is active. */
 const own = chain(isUserToken, ownsUserIdArg, isActive);
+/** A user token or API key of an activated account, on its own user. */
+const ownActive = chain(isAccountCaller, ownsUserIdArg, isActive);
 
 /**
  * Object types every field of which may be read by whoever was allowed to reach the object through a root
  * field above. A type missing here (and from the tree) is denied field by field: new types fail closed.
  */
-const OPEN_TYPES = ['RateLimit', 'User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup', 'RateTier', 'CreditCheckout', 'BillingPortal', 'Transaction', 'TransactionEdge', 'TransactionConnection', 'PageInfo', 'Task', 'TaskInput', 'TaskPageType', 'AttachmentCategoryType', 'Session', 'SecurityEvent', 'SecurityEventDetail', 'SecurityEventEdge', 'SecurityEventConnection'] as const;
+const OPEN_TYPES = ['RateLimit', 'User', 'AuthPayload', 'ApiKey', 'Health', 'TotpSetup', 'RecoveryCodes', 'RateTier', 'CreditCheckout', 'BillingPortal', 'Transaction', 'TransactionEdge', 'TransactionConnection', 'PageInfo', 'Task', 'TaskInput', 'TaskPageType', 'AttachmentCategoryType', 'Session', 'SecurityEvent', 'SecurityEventDetail', 'SecurityEventEdge', 'SecurityEventConnection'] as const;
 
 export const ruleTree = {
     ...Object.fromEntries(OPEN_TYPES.map((type) => [type, allow])),
@@ -95,12 +97,12 @@ export const ruleTree = {
       me: isAccountCaller,
       user: chain(isAccountCaller, ownsUserArg('id')),
       apiKey: own,
-      stripeRate: isAccountCaller,
-      transactions: chain(isAccountCaller, ownsUserIdArg),
-      transaction: chain(isAccountCaller, ownsUserIdArg),
-      supportedAttachments: chain(isAccountCaller, ownsUserIdArg),
-      tasks: chain(isAccountCaller, ownsUserIdArg),
-      task: chain(isAccountCaller, ownsUserIdArg),
+      stripeRate: chain(isAccountCaller, isActive),
+      transactions: ownActive,
+      transaction: ownActive,
+      supportedAttachments: ownActive,
+      tasks: ownActive,
+      task: ownActive,
       sessions: own,
       securityLog: or(own, isAdmin),
     },
@@ -110,19 +112,20 @@ export const ruleTree = {
       signInWithGoogle: throttledByIp,
       login: throttledLogin,
       logout: isUserToken,
-      sendOtp: chain(isPublicKey, throttled),
+      sendOtp: chain(isPublicKeyOrOwnEmail, throttled),
       activate: chain(isPublicKey, throttled),
       changePassword: chain(isPublicKeyOrOwnEmail, throttled),
       enableTwoFactor: own,
       disableTwoFactor: own,
       startTotpSetup: own,
       confirmTotpSetup: own,
-      updateUser: own,
+      regenerateRecoveryCodes: own,
+      updateUser: chain(isUserToken, ownsUserIdArg),
       resetApiKey: own,
       buyCredits: chain(isAccountCaller, isActive),
       portal: chain(isAccountCaller, isActive),
       adjustCredits: isAdmin,
-      startAnalysis: chain(isAccountCaller, ownsUserIdArg, isActive),
+      startAnalysis: ownActive,
       revokeSession: own,
       revokeSessions: own,
     },

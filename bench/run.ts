@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { loadConfig } from '../src/core/config';
+import { Mailbox } from '../tests/helpers/mailbox';
 
 /*
  * `npm run bench`: starts the service on the chosen database (embedded by default, DATABASE_URL for a real
@@ -24,7 +26,11 @@ const OWN_TRANSACTIONS = 20_000;
 const DEEP_OFFSET = OWN_TRANSACTIONS / 2;
 /** PGlite is one session: one connection per client process (see EMBEDDED_POOL_SIZE). */
 const POOL = process.env.DATABASE_URL ? '10' : '1';
-const PUBLIC_KEY = 'bench_public_key';
+const PUBLIC_KEY = `bench_public_${randomBytes(12).toString('hex')}`;
+/** Production settings pass the production checks: random secrets (shared by the instances), a real SMTP server. */
+const JWT_SECRET = randomBytes(32).toString('base64url');
+const ENCRYPTION_KEY = randomBytes(32).toString('base64url');
+const mailSink = new Mailbox();
 const children: ChildProcess[] = [];
 
 interface Scenario {
@@ -58,8 +64,10 @@ async function startService(port: number, databaseUrl: string, extra: Record<str
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
     PORT: String(port),
-    JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
+    JWT_SECRET,
+    ENCRYPTION_KEY,
     PUBLIC_API_KEY: PUBLIC_KEY,
+    SMTP_URL: `smtp://127.0.0.1:${mailSink.port}`,
     LOG_LEVEL: 'warn',
     DATABASE_POOL_MAX: POOL,
     STRIPE_SECRET_KEY: 'sk_test_bench_no_calls_are_made',
@@ -139,6 +147,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const databaseKind = process.env.DATABASE_URL ? 'postgresql' : 'embedded (PGlite)';
   const databaseUrl = process.env.DATABASE_URL ?? (await start('bench/embedded-db-server.js', {}, /^postgres/)).line.trim();
+  await mailSink.start(); // the bench user's activation mail
   const services = {
     service: await startService(4101, databaseUrl),
     'service-no-limiter': await startService(4102, databaseUrl, { RATE_LIMIT_PER_SECOND: '0' }),
@@ -214,6 +223,7 @@ async function main(): Promise<void> {
 
 function stopAll(): void {
   for (const child of children) child.kill('SIGTERM');
+  if (mailSink.port) void mailSink.close();
 }
 
 main()

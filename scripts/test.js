@@ -14,5 +14,5 @@ function testFiles(dir) {
 
 const only = process.argv.slice(2);
 const files = only.length ? only : testFiles(join(__dirname, '..', 'dist', 'tests'));
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

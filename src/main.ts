@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   const address = await http.listen({ host: config.host, port: config.port });
   if (localStripe) localStripe.webhookUrl = `${address}${REST_PREFIX}${STRIPE_WEBHOOK_PATH}`;
   log.info(`Clara is serving GraphQL at /graphql, GraphiQL at /graphiql and REST at /api/v1 on http://${config.host}:${config.port}`);
+  if (config.trustProxy === true) log.warn('TRUST_PROXY=true believes every X-Forwarded-For hop, so clients can pick their IP (and escape per-IP limits); set the number of proxies or their addresses (refused in production)');
   if (config.env !== 'production' && !process.env.PUBLIC_API_KEY) log.warn(`PUBLIC_API_KEY is not set: the development key "${config.publicApiKey}" is in use`);
 
   let stopping = false;

@@ -8,6 +8,7 @@ import {
   ChangePasswordInput,
   DonePayload,
   LoginInput,
+  RecoveryCodesPayload,
   RegisterInput,
   SecondFactorCodeInput,
   SendOtpInput,
@@ -22,7 +23,7 @@ const done = { done: true, userErrors: [] };
 /** Mutations that act on the caller's own account (the rules checked that `input.userId`, if given, is the caller). */
 const me = (ctx: Context) => callerUser(ctx.caller)!;
 
-/** GraphQL adapter over AccountsService; who may call what is decided in graphql/permissions.ts. */
+/** GraphQL adapter over AccountsService and TwoFactorService; who may call what is decided in graphql/permissions.ts. */
 @Resolver(() => User)
 export class AccountsResolver {
   @Query(() => User, { description: 'The caller: the user of the user token or API key. Start here.' })
@@ -42,10 +43,10 @@ export class AccountsResolver {
     return { ...(await ctx.services.accounts.register(ctx.em, input, ctx.origin)), userErrors: [] };
   }
 
-  @Mutation(() => AuthPayload, { description: 'Sign in (or up) with a Google ID token.' })
+  @Mutation(() => AuthPayload, { description: 'Sign in (or up) with a Google ID token (and the second-factor code when 2FA is on: TWO_FACTOR_REQUIRED asks for it).' })
   @UseMiddleware(ReturnsUserErrors)
   async signInWithGoogle(@Arg('input') input: SignInWithGoogleInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return { ...(await ctx.services.accounts.signInWithGoogle(ctx.em, input.idToken, ctx.origin)), userErrors: [] };
+    return { ...(await ctx.services.accounts.signInWithGoogle(ctx.em, input.idToken, input.code, ctx.origin)), userErrors: [] };
   }
 
   @Mutation(() => AuthPayload, { description: 'Log in with email and password (and the 2FA code when 2FA is on: TWO_FACTOR_REQUIRED asks for it).' })
@@ -61,17 +62,17 @@ export class AccountsResolver {
     return done;
   }
 
-  @Mutation(() => DonePayload, { description: 'Email a new one-time code of the given type (public API key).' })
+  @Mutation(() => DonePayload, { description: 'Email a new one-time code of the given type (public API key, or your own user token: then an ACTIVATION code stays bound to your sign-up).' })
   @UseMiddleware(ReturnsUserErrors)
   async sendOtp(@Arg('input') input: SendOtpInput, @Ctx() ctx: Context): Promise<DonePayload> {
-    await ctx.services.accounts.sendOtp(ctx.em, input.email, input.type);
+    await ctx.services.accounts.sendOtp(ctx.em, input.email, input.type, ctx.caller.kind === 'user' ? ctx.caller.sessionId : undefined);
     return done;
   }
 
   @Mutation(() => UserPayload, { description: 'Activate an account with its ACTIVATION code (public API key).' })
   @UseMiddleware(ReturnsUserErrors)
   async activate(@Arg('input') input: ActivateInput, @Ctx() ctx: Context): Promise<UserPayload> {
-    return { user: await ctx.services.accounts.activate(ctx.em, input.email, input.code), userErrors: [] };
+    return { user: await ctx.services.accounts.activate(ctx.em, input.email, input.code, ctx.origin), userErrors: [] };
   }
 
   @Mutation(() => DonePayload, { description: 'Set a new password with a CHANGE_PASSWORD code; other sessions end.' })
@@ -85,28 +86,35 @@ export class AccountsResolver {
   @Mutation(() => UserPayload, { description: 'Turn on 2FA by emailed code, proven with a TWO_FACTOR_AUTH code.' })
   @UseMiddleware(ReturnsUserErrors)
   async enableTwoFactor(@Arg('input') input: SecondFactorCodeInput, @Ctx() ctx: Context): Promise<UserPayload> {
-    await ctx.services.accounts.enableTwoFactor(ctx.em, me(ctx), input.code, ctx.origin);
+    await ctx.services.twoFactor.enable(ctx.em, me(ctx), input.code, ctx.origin);
     return { user: me(ctx), userErrors: [] };
   }
 
-  @Mutation(() => UserPayload, { description: 'Turn 2FA off, proven with a current second-factor code.' })
+  @Mutation(() => UserPayload, { description: 'Turn 2FA off, proven with a current second-factor code (or a recovery code).' })
   @UseMiddleware(ReturnsUserErrors)
   async disableTwoFactor(@Arg('input') input: SecondFactorCodeInput, @Ctx() ctx: Context): Promise<UserPayload> {
-    await ctx.services.accounts.disableTwoFactor(ctx.em, me(ctx), input.code, ctx.origin);
+    await ctx.services.twoFactor.disable(ctx.em, me(ctx), input.code, ctx.origin);
     return { user: me(ctx), userErrors: [] };
   }
 
   @Mutation(() => StartTotpSetupPayload, { description: 'Start authenticator-app 2FA with a TWO_FACTOR_AUTH code from sendOtp: returns the secret to add to the app.' })
   @UseMiddleware(ReturnsUserErrors)
   async startTotpSetup(@Arg('input') input: SecondFactorCodeInput, @Ctx() ctx: Context): Promise<StartTotpSetupPayload> {
-    return { totp: await ctx.services.accounts.startTotpSetup(ctx.em, me(ctx), input.code), userErrors: [] };
+    return { totp: await ctx.services.twoFactor.startTotpSetup(ctx.em, me(ctx), input.code), userErrors: [] };
   }
 
-  @Mutation(() => UserPayload, { description: 'Finish authenticator-app 2FA with the first code the app shows.' })
+  @Mutation(() => RecoveryCodesPayload, { description: 'Finish authenticator-app 2FA with the first code the app shows; answers ten recovery codes, shown once.' })
   @UseMiddleware(ReturnsUserErrors)
-  async confirmTotpSetup(@Arg('input') input: SecondFactorCodeInput, @Ctx() ctx: Context): Promise<UserPayload> {
-    await ctx.services.accounts.confirmTotpSetup(ctx.em, me(ctx), input.code, ctx.origin);
-    return { user: me(ctx), userErrors: [] };
+  async confirmTotpSetup(@Arg('input') input: SecondFactorCodeInput, @Ctx() ctx: Context): Promise<RecoveryCodesPayload> {
+    const codes = await ctx.services.twoFactor.confirmTotpSetup(ctx.em, me(ctx), input.code, ctx.origin);
+    return { recoveryCodes: { codes }, user: me(ctx), userErrors: [] };
+  }
+
+  @Mutation(() => RecoveryCodesPayload, { description: 'Ten new single-use recovery codes (the old ones stop working), proven with a second-factor code. Shown once.' })
+  @UseMiddleware(ReturnsUserErrors)
+  async regenerateRecoveryCodes(@Arg('input') input: SecondFactorCodeInput, @Ctx() ctx: Context): Promise<RecoveryCodesPayload> {
+    const codes = await ctx.services.twoFactor.regenerateRecoveryCodes(ctx.em, me(ctx), input.code);
+    return { recoveryCodes: { codes }, user: me(ctx), userErrors: [] };
   }
 
   @Mutation(() => UserPayload, { description: 'Change your names or display preference.' })

@@ -12,6 +12,7 @@ type Req = FastifyRequest<{ Params: Params; Body: Record<string, any> }>;
 /** `{user, token}` → the documented flat user object with `token`. */
 const userWithToken = (payload: { user: object; token: string }) => ({ ...(toRestShape(payload.user) as object), token: payload.token });
 const nothing = () => null;
+const recoveryCodes = (payload: { recoveryCodes: { codes: string[] } }) => ({ recovery_codes: payload.recoveryCodes.codes });
 const code = str({ minLength: 1, maxLength: 64 });
 /** The path's user and the body's code: the input of the second-factor mutations. */
 const ownCode = (r: Req) => ({ input: { userId: r.params.user_id, code: r.body.code } });
@@ -41,8 +42,8 @@ export const accountsRest: RestOperation[] = [
     method: 'POST',
     url: '/auth/google',
     graphql: `mutation ($input: SignInWithGoogleInput!) { signInWithGoogle(input: $input) { token user { ${USER_FIELDS} } } }`,
-    body: object({ id_token: str({ minLength: 1 }) }),
-    variables: (r: Req) => ({ input: { idToken: r.body.id_token } }),
+    body: object({ id_token: str({ minLength: 1 }), code: str() }, ['id_token']),
+    variables: (r: Req) => ({ input: { idToken: r.body.id_token, code: r.body.code ?? null } }),
     status: 201,
     message: 'User logged in with Google successfully.',
     present: userWithToken,
@@ -131,12 +132,22 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/users/:user_id/2fa/totp/confirm',
-    graphql: 'mutation ($input: SecondFactorCodeInput!) { confirmTotpSetup(input: $input) { user { id } } }',
+    graphql: 'mutation ($input: SecondFactorCodeInput!) { confirmTotpSetup(input: $input) { recoveryCodes { codes } } }',
     body: object({ code }),
     variables: ownCode,
     status: 200,
-    message: 'User 2FA with an authenticator app enabled successfully.',
-    present: nothing,
+    message: 'User 2FA with an authenticator app enabled successfully. Keep the recovery codes safe: they are shown only once.',
+    present: recoveryCodes,
+  },
+  {
+    method: 'POST',
+    url: '/users/:user_id/2fa/recovery_codes',
+    graphql: 'mutation ($input: SecondFactorCodeInput!) { regenerateRecoveryCodes(input: $input) { recoveryCodes { codes } } }',
+    body: object({ code }),
+    variables: ownCode,
+    status: 201,
+    message: 'Recovery codes created: keep them safe, they are shown only once. Earlier codes no longer work.',
+    present: recoveryCodes,
   },
   {
     method: 'GET',

@@ -1,20 +1,23 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { PasswordHasher } from '../auth/passwords';
-import type { SecretBox } from '../auth/secret-box';
 import type { TokenService } from '../auth/tokens';
 import { badRequest, DomainError, notFound, unauthenticated } from '../core/errors';
 import type { Mailer } from '../mail/mailer';
 import type { ApiKeysService } from '../api-keys/api-keys.service';
+import type { CodeFlow } from './code-attempt.entity';
+import type { CodeAttempts } from './code-attempts';
+import type { CodeSendLimits } from './code-send-limits';
 import type { GoogleIdTokenVerifier } from './google-id-token';
 import type { OtpType } from './otp.entity';
 import type { OtpService } from './otp.service';
+import { Registration } from './registration.entity';
 import type { RequestOrigin } from '../security-log/request-origin';
 import type { SecurityLog } from '../security-log/security-log.service';
 import type { SecurityNotices } from '../security-log/security-notices';
 import { Session } from './session.entity';
 import type { SessionsService } from './sessions.service';
-import { totp } from './totp';
+import type { TwoFactorService } from './two-factor.service';
 import { User } from './user.entity';
 
 export interface SignedIn { user: User; token: string }
@@ -28,6 +31,12 @@ const OTP_PURPOSE: Record<OtpType, string> = {
   CHANGE_PASSWORD: 'change your Clara password',
 };
 
+const FLOW_NAME: Record<CodeFlow, string> = {
+  ACTIVATION: 'activating your account',
+  CHANGE_PASSWORD: 'resetting your password',
+  SECOND_FACTOR: 'your two-factor authentication',
+};
+
 /** Accounts: sign-up, sign-in (password, Google, second factor), sessions, OTP flows and the profile. */
 export class AccountsService {
   constructor(
@@ -35,7 +44,9 @@ export class AccountsService {
       passwords: PasswordHasher;
       tokens: TokenService;
       otps: OtpService;
-      box: SecretBox;
+      attempts: CodeAttempts;
+      sendLimits: CodeSendLimits;
+      twoFactor: TwoFactorService;
       mailer: Mailer;
       apiKeys: ApiKeysService;
       google: GoogleIdTokenVerifier;
@@ -49,27 +60,49 @@ export class AccountsService {
     },
   ) {}
 
+  /**
+   * Sign-up. An address that was registered but never activated may be registered again: nobody proved
+   * owning it, so an earlier sign-up has no claim. Each sign-up is kept (a Registration with its session)
+   * and gets an ACTIVATION code bound to it; whichever sign-up's code activates becomes the account (`activate`).
+   */
   async register(em: EntityManager, input: RegisterInput, origin?: RequestOrigin): Promise<SignedIn> {
     const email = normalizeEmail(input.email);
-    if (await em.count(User, { email })) throw alreadyRegistered();
+    const existing = await em.findOne(User, { email });
+    if (existing?.isActive) throw alreadyRegistered();
+    if (existing) await this.deps.sendLimits.consume(existing.id, 'ACTIVATION');
     const passwordHash = await this.deps.passwords.hash(input.password);
-    const user = em.create(User, { email, passwordHash, firstName: input.firstName.trim(), lastName: input.lastName.trim() });
-    this.deps.apiKeys.createFor(em, user);
+    const names = { firstName: input.firstName.trim(), lastName: input.lastName.trim() };
+    // A later sign-up leaves the account as it is until the mailbox owner activates with its code.
+    const user = existing ?? em.create(User, { email, passwordHash, ...names });
+    if (!existing) this.deps.apiKeys.createFor(em, user);
     const session = this.newSession(em, user, origin);
+    const registration = em.create(Registration, { user, session, passwordHash, ...names, createdAccount: !existing });
     try {
       await em.flush();
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw alreadyRegistered();
       throw error;
     }
-    await this.sendOtp(em, user.email, 'ACTIVATION', user);
+    if (!existing) await this.deps.sendLimits.consume(user.id, 'ACTIVATION');
+    await this.mailOtp(em, user, 'ACTIVATION', registration);
     return { user, token: this.tokenFor(session) };
   }
 
-  /** Signs in with a verified Google ID token: links the Google id to an existing account or creates an active one. */
-  async signInWithGoogle(em: EntityManager, idToken: string, origin?: RequestOrigin): Promise<SignedIn> {
+  /**
+   * Signs in with a verified Google ID token: links the Google id to an existing account or creates an active
+   * one. An account linked to one Google account refuses another with the same email, and an account with
+   * two-factor authentication needs its code here as at login.
+   */
+  async signInWithGoogle(em: EntityManager, idToken: string, code?: string | null, origin?: RequestOrigin): Promise<SignedIn> {
     const identity = await this.deps.google.verify(idToken);
     let user = (await em.findOne(User, { googleId: identity.googleId })) ?? (await em.findOne(User, { email: identity.email }));
+    if (user?.googleId && user.googleId !== identity.googleId) {
+      throw unauthenticated('This account is linked to a different Google account.');
+    }
+    if (user?.isActive && user.twoFactorMethod) {
+      if (!code) throw needsSecondFactor();
+      await this.deps.twoFactor.check(em, user, code).catch((error) => this.failedSignIn(em, user!, 'wrong_code', error, origin));
+    }
     const linksGoogle = !!user && !user.googleId;
     if (user && !user.isActive) {
       // Whoever registered this address never proved they own it; Google just proved the caller does.
@@ -102,8 +135,8 @@ export class AccountsService {
     if (user && !passwordOk) await this.deps.securityLog.write(em, user.id, 'SIGN_IN_FAILED', origin, { reason: 'wrong_password' });
     if (!user || !passwordOk) throw unauthenticated('The email or password is incorrect.');
     if (user.twoFactorMethod) {
-      if (!input.code) throw new DomainError('TWO_FACTOR_REQUIRED', 'Two-factor authentication is enabled: send the code as well.', { is_2fa_enabled: true });
-      await this.checkSecondFactor(em, user, input.code).catch((error) => this.failedSignIn(em, user, 'wrong_code', error, origin));
+      if (!input.code) throw needsSecondFactor();
+      await this.deps.twoFactor.check(em, user, input.code).catch((error) => this.failedSignIn(em, user, 'wrong_code', error, origin));
     }
     const session = this.newSession(em, user, origin);
     this.deps.securityLog.record(em, user, 'SIGN_IN', origin, { method: 'password' });
@@ -128,16 +161,29 @@ export class AccountsService {
     await this.deps.sessions.revoke(em, { userId, sessionId }, { scope: 'current', reason: 'logout' }, origin);
   }
 
-  async sendOtp(em: EntityManager, email: string, type: OtpType, known?: User): Promise<void> {
-    const user = known ?? (await this.findByEmail(em, email));
+  /**
+   * Mails a code on request, within the account's send limits. An ACTIVATION code asked for with a sign-up's
+   * own user token stays bound to that sign-up; asked for with the public key, it is bound to none.
+   */
+  async sendOtp(em: EntityManager, email: string, type: OtpType, sessionId?: string): Promise<void> {
+    const user = await this.findByEmail(em, email);
     if (type === 'ACTIVATION' && user.isActive) throw badRequest('This account is already active.');
-    const code = await this.deps.otps.issue(em, user, type);
+    await this.deps.sendLimits.consume(user.id, type);
+    const registration = type === 'ACTIVATION' && sessionId ? await em.findOne(Registration, { user: user.id, session: sessionId }) : null;
+    await this.mailOtp(em, user, type, registration);
+  }
+
+  private async mailOtp(em: EntityManager, user: User, type: OtpType, registration: Registration | null): Promise<void> {
+    const code = await this.deps.otps.issue(em, user, type, registration?.id ?? null);
     const minutes = this.deps.otpTtlMinutes;
+    const activation = type !== 'ACTIVATION' ? '' : registration
+      ? `\n\nThis code activates the sign-up made on ${registration.createdAt.toUTCString()} for ${registration.firstName}: it keeps that sign-up's password and ends every other sign-up of this address.`
+      : '\n\nActivating with this code ends every sign-up of this address made so far; then set your password with the forgotten-password flow.';
     await this.deps.mailer
       .send({
         to: user.email,
         subject: `Your ${this.deps.serviceName} verification code`,
-        text: `Hello ${user.firstName},\n\nUse the code ${code} to ${OTP_PURPOSE[type]}. It expires in ${minutes} minutes and works once.\n\nIf you did not ask for it, ignore this mail.`,
+        text: `Hello ${registration?.firstName ?? user.firstName},\n\nUse the code ${code} to ${OTP_PURPOSE[type]}. It expires in ${minutes} minutes and works once.${activation}\n\nIf you did not ask for it, ignore this mail.`,
       })
       .catch((error: unknown) => {
         // The code is stored; the user can ask for a new one. The address is not logged.
@@ -146,12 +192,35 @@ export class AccountsService {
       });
   }
 
-  async activate(em: EntityManager, email: string, code: string): Promise<User> {
+  /**
+   * Activation proves the mailbox; the code says which sign-up the mailbox owner activates, and the account
+   * keeps only what that sign-up set. The sign-up that created the account keeps its password, sessions and
+   * API key, and later sign-ups' sessions end. A later sign-up replaces the password and names, and every
+   * other session and the API key end. A code sent on request with the public key belongs to no sign-up:
+   * every earlier session, the password and the API key end (the owner sets a password by the reset flow).
+   */
+  async activate(em: EntityManager, email: string, code: string, origin?: RequestOrigin): Promise<User> {
     const user = await this.findByEmail(em, email);
     if (user.isActive) throw badRequest('This account is already active.');
-    await this.deps.otps.consume(em, user, 'ACTIVATION', code);
-    user.isActive = true;
-    await em.flush();
+    const registrationId = await this.deps.attempts.attempt(em, user, 'ACTIVATION', () => this.deps.otps.consume(em, user, 'ACTIVATION', code));
+    const signUps = await em.find(Registration, { user: user.id });
+    const winner = signUps.find((signUp) => signUp.id === registrationId);
+    await em.transactional(async (tx) => {
+      const why = { scope: 'others' as const, reason: 'activation' as const };
+      if (!winner) {
+        await this.dropUnprovenCredentials(tx as EntityManager, user, origin);
+      } else if (winner.createdAccount) {
+        const others = signUps.filter((signUp) => signUp !== winner).map((signUp) => signUp.session.id);
+        if (others.length) await this.deps.sessions.revoke(tx as EntityManager, { userId: user.id, sessionIds: others }, why, origin);
+      } else {
+        Object.assign(user, { passwordHash: winner.passwordHash, firstName: winner.firstName, lastName: winner.lastName });
+        await this.deps.sessions.revoke(tx as EntityManager, { userId: user.id, exceptSessionId: winner.session.id }, why, origin);
+        await this.deps.apiKeys.reset(tx as EntityManager, user.id, { reason: 'activation', origin });
+      }
+      await tx.nativeDelete(Registration, { user: user.id });
+      user.isActive = true;
+      tx.persist(user);
+    });
     return user;
   }
 
@@ -162,7 +231,7 @@ export class AccountsService {
    */
   async changePassword(em: EntityManager, email: string, password: string, code: string, keepSessionId?: string, origin?: RequestOrigin): Promise<void> {
     const user = await this.findByEmail(em, email);
-    await this.deps.otps.consume(em, user, 'CHANGE_PASSWORD', code);
+    await this.deps.attempts.attempt(em, user, 'CHANGE_PASSWORD', () => this.deps.otps.consume(em, user, 'CHANGE_PASSWORD', code));
     user.passwordHash = await this.deps.passwords.hash(password);
     await em.transactional(async (tx) => {
       tx.persist(user);
@@ -171,46 +240,6 @@ export class AccountsService {
       if (!keepSessionId) await this.deps.apiKeys.reset(tx as EntityManager, user.id, { reason: 'password_reset', origin });
     });
     await this.deps.notices.send(user, 'PASSWORD_CHANGED', origin);
-  }
-
-  async enableTwoFactor(em: EntityManager, user: User, code: string, origin?: RequestOrigin): Promise<void> {
-    if (user.twoFactorMethod) throw badRequest('Two-factor authentication is already enabled.');
-    await this.deps.otps.consume(em, user, 'TWO_FACTOR_AUTH', code);
-    user.twoFactorMethod = 'email';
-    this.deps.securityLog.record(em, user, 'TWO_FACTOR_ENABLED', origin, { method: 'email' });
-    await em.flush();
-  }
-
-  async disableTwoFactor(em: EntityManager, user: User, code: string, origin?: RequestOrigin): Promise<void> {
-    if (!user.twoFactorMethod) throw badRequest('Two-factor authentication is not enabled.');
-    await this.checkSecondFactor(em, user, code);
-    this.deps.securityLog.record(em, user, 'TWO_FACTOR_DISABLED', origin, { method: user.twoFactorMethod });
-    Object.assign(user, { twoFactorMethod: null, totpSecret: null, totpPendingSecret: null, totpLastStep: null });
-    await em.flush();
-    await this.deps.notices.send(user, 'TWO_FACTOR_DISABLED', origin);
-  }
-
-  /**
-   * First step of authenticator-app 2FA: a new secret and its otpauth:// URI, active once confirmed. Like
-   * email 2FA it needs a TWO_FACTOR_AUTH code, so a stolen session alone cannot lock the owner out.
-   */
-  async startTotpSetup(em: EntityManager, user: User, code: string): Promise<{ secret: string; otpauthUri: string }> {
-    if (user.twoFactorMethod) throw badRequest('Two-factor authentication is already enabled; disable it first.');
-    await this.deps.otps.consume(em, user, 'TWO_FACTOR_AUTH', code);
-    const secret = totp.newSecret();
-    user.totpPendingSecret = this.deps.box.encrypt(secret);
-    await em.flush();
-    return { secret, otpauthUri: totp.uri(secret, user.email, this.deps.serviceName) };
-  }
-
-  async confirmTotpSetup(em: EntityManager, user: User, code: string, origin?: RequestOrigin): Promise<void> {
-    if (user.twoFactorMethod) throw badRequest('Two-factor authentication is already enabled.');
-    if (!user.totpPendingSecret) throw badRequest('Start the authenticator setup first.');
-    const step = await totp.check(this.deps.box.decrypt(user.totpPendingSecret), code, null);
-    if (step === null) throw unauthenticated('The authenticator code is invalid.');
-    Object.assign(user, { twoFactorMethod: 'totp', totpSecret: user.totpPendingSecret, totpPendingSecret: null, totpLastStep: step });
-    this.deps.securityLog.record(em, user, 'TWO_FACTOR_ENABLED', origin, { method: 'totp' });
-    await em.flush();
   }
 
   async updateProfile(em: EntityManager, user: User, changes: ProfileChanges): Promise<User> {
@@ -239,6 +268,7 @@ export class AccountsService {
     Object.assign(user, { passwordHash: null, twoFactorMethod: null, totpSecret: null, totpPendingSecret: null, totpLastStep: null });
     await this.deps.sessions.revoke(em, { userId: user.id }, { scope: 'all', reason: 'google_takeover' }, origin);
     await this.deps.apiKeys.reset(em, user.id, { reason: 'google_takeover', origin });
+    await em.nativeDelete(Registration, { user: user.id });
   }
 
   /** A wrong second factor at sign-in: logged for the account's owner, then the refusal goes on. */
@@ -247,21 +277,25 @@ export class AccountsService {
     throw error;
   }
 
-  private async checkSecondFactor(em: EntityManager, user: User, code: string): Promise<void> {
-    if (user.twoFactorMethod !== 'totp') return this.deps.otps.consume(em, user, 'TWO_FACTOR_AUTH', code);
-    const step = await totp.check(this.deps.box.decrypt(user.totpSecret!), code, user.totpLastStep);
-    // The conditional update makes a code usable once even when two requests race with it.
-    const claimed = step !== null && (await em.nativeUpdate(User, { id: user.id, $or: [{ totpLastStep: null }, { totpLastStep: { $lt: step } }] }, { totpLastStep: step }));
-    if (!claimed) throw unauthenticated('The authenticator code is invalid or was already used.', { is_2fa_enabled: true });
-    user.totpLastStep = step;
+  /** Tells the owner that wrong codes locked a flow of their account (CodeAttempts' onLockout). */
+  async notifyLockout(user: User, flow: CodeFlow, lockedUntil: Date): Promise<void> {
+    await this.deps.mailer
+      .send({
+        to: user.email,
+        subject: `${this.deps.serviceName}: too many wrong codes`,
+        text: `Hello ${user.firstName},\n\nSeveral wrong codes were entered for ${FLOW_NAME[flow]}, so it is locked until ${lockedUntil.toUTCString()}.\n\nIf this was not you, someone may be trying to get into your account: keep your password and mailbox safe.`,
+      })
+      .catch((error: unknown) => this.deps.log.error({ err: error, flow }, 'sending a lockout notice failed'));
   }
 
+  /** One clock reading, in whole seconds, gives the session's start and expiry and the token's iat and exp. */
   private newSession(em: EntityManager, user: User, origin?: RequestOrigin): Session {
-    return em.create(Session, { user, expiresAt: new Date(Date.now() + this.deps.sessionDays * 86_400_000), ip: origin?.ip, userAgent: origin?.userAgent });
+    const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+    return em.create(Session, { user, createdAt, expiresAt: new Date(createdAt.getTime() + this.deps.sessionDays * 86_400_000), ip: origin?.ip, userAgent: origin?.userAgent });
   }
 
   private tokenFor(session: Session): string {
-    return this.deps.tokens.signUserToken(session.user.id, session.id, session.expiresAt);
+    return this.deps.tokens.signUserToken(session.user.id, session.id, session.expiresAt, session.createdAt);
   }
 }
 
@@ -269,4 +303,5 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+const needsSecondFactor = () => new DomainError('TWO_FACTOR_REQUIRED', 'Two-factor authentication is enabled: send the code as well.', { is_2fa_enabled: true });
 const alreadyRegistered = () => new DomainError('ALREADY_EXISTS', 'A user with this email already exists.');

@@ -28,6 +28,7 @@ export class LoginInput {
 @InputType()
 export class SignInWithGoogleInput {
   @Field({ description: 'A Google ID token (from Google Identity Services).' }) @MaxLength(8192) idToken!: string;
+  @Field(() => String, { nullable: true, description: 'The second-factor code (or a recovery code), when 2FA is on.' }) @MaxLength(64) code?: string | null;
 }
 
 @InputType()
@@ -94,5 +95,17 @@ export class TotpSetup {
 @ObjectType()
 export class StartTotpSetupPayload {
   @Field(() => TotpSetup, { nullable: true }) totp?: TotpSetup;
+  @Field(() => [UserError]) userErrors!: UserError[];
+}
+
+@ObjectType({ description: 'Single-use codes that stand in for a second-factor code when the authenticator or mailbox is lost. Shown only once; only hashes are kept.' })
+export class RecoveryCodes {
+  @Field(() => [String]) codes!: string[];
+}
+
+@ObjectType()
+export class RecoveryCodesPayload {
+  @Field(() => RecoveryCodes, { nullable: true }) recoveryCodes?: RecoveryCodes;
+  @Field(() => User, { nullable: true }) user?: User;
   @Field(() => [UserError]) userErrors!: UserError[];
 }

@@ -5,7 +5,8 @@ export interface GoogleIdentity { googleId: string; email: string; firstName: st
 
 /**
  * Verifies a Google ID token: RS256 signature against the issuer's JWKS (fetched and cached by jose),
- * audience = our client id, issuer = Google, not expired, and a verified email.
+ * audience = our client id, issuer = Google, not expired, and a verified email. `exp`, `iat`, `sub` and
+ * `email` must be present: a token without an expiry would otherwise be accepted forever.
  */
 export class GoogleIdTokenVerifier {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
@@ -22,6 +23,7 @@ export class GoogleIdTokenVerifier {
         audience: this.options.clientId,
         issuer: this.options.issuers,
         algorithms: ['RS256'],
+        requiredClaims: ['exp', 'iat', 'sub', 'email'],
       }));
     } catch {
       throw unauthenticated('The Google ID token is invalid or has expired.');

@@ -1,5 +1,6 @@
 import { Entity, ManyToOne, OptionalProps, PrimaryKey, Property, Unique, type Ref } from '@mikro-orm/core';
 import { newId } from '../core/ids';
+import { Registration } from './registration.entity';
 import { User } from './user.entity';
 
 export const OTP_TYPES = ['ACTIVATION', 'TWO_FACTOR_AUTH', 'CHANGE_PASSWORD'] as const;
@@ -9,7 +10,7 @@ export type OtpType = (typeof OTP_TYPES)[number];
 @Entity({ tableName: 'otps' })
 @Unique({ properties: ['user', 'type'] })
 export class Otp {
-  [OptionalProps]?: 'attempts' | 'createdAt';
+  [OptionalProps]?: 'attempts' | 'createdAt' | 'registration';
 
   @PrimaryKey({ type: 'string', length: 40 })
   id: string = newId('otp');
@@ -28,6 +29,13 @@ export class Otp {
 
   @Property({ type: 'datetime' })
   expiresAt!: Date;
+
+  /**
+   * For an ACTIVATION code: the sign-up it was mailed for (activating with it makes that sign-up the
+   * account's). A code sent on request with the public key has none.
+   */
+  @ManyToOne(() => Registration, { ref: true, nullable: true, deleteRule: 'set null' })
+  registration?: Ref<Registration> | null;
 
   @Property({ type: 'datetime' })
   createdAt: Date = new Date();

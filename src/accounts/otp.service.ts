@@ -14,8 +14,11 @@ export class OtpService {
     private readonly options: { ttlMinutes: number; maxAttempts: number },
   ) {}
 
-  /** Issues a new code of this type for the user, replacing any earlier one; returns the plain code to send. */
-  async issue(em: EntityManager, user: User, type: OtpType): Promise<string> {
+  /**
+   * Issues a new code of this type for the user, replacing any earlier one; returns the plain code to send.
+   * An ACTIVATION code may carry the sign-up it was sent for.
+   */
+  async issue(em: EntityManager, user: User, type: OtpType, registrationId: string | null = null): Promise<string> {
     const code = randomInt(0, 1_000_000).toString().padStart(6, '0');
     await em.transactional(async (tx) => {
       await tx.nativeDelete(Otp, { user: user.id, type });
@@ -24,13 +27,17 @@ export class OtpService {
         type,
         codeHash: this.hash(user.id, type, code),
         expiresAt: new Date(Date.now() + this.options.ttlMinutes * 60_000),
+        registration: registrationId,
       });
     });
     return code;
   }
 
-  /** Consumes the code if it is right; every wrong try counts, and the code dies at the limit or on use. */
-  async consume(em: EntityManager, user: User, type: OtpType, code: string): Promise<void> {
+  /**
+   * Consumes the code if it is right; every wrong try counts, and the code dies at the limit or on use.
+   * Returns the id of the sign-up an ACTIVATION code was sent for, if any.
+   */
+  async consume(em: EntityManager, user: User, type: OtpType, code: string): Promise<string | null> {
     const otp = await em.findOne(Otp, { user: user.id, type }, { disableIdentityMap: true });
     if (!otp) throw unauthenticated(INVALID_CODE);
     if (otp.expiresAt.getTime() <= Date.now() || otp.attempts >= this.options.maxAttempts) {
@@ -44,6 +51,7 @@ export class OtpService {
     // Deleting is the "use": of two concurrent correct submissions only one deletes the row.
     const deleted = await em.nativeDelete(Otp, { id: otp.id });
     if (deleted !== 1) throw unauthenticated(INVALID_CODE);
+    return otp.registration?.id ?? null;
   }
 
   private hash(userId: string, type: OtpType, code: string): string {

@@ -18,7 +18,7 @@ export interface SessionView {
 }
 
 /** Which of a user's sessions to end: one by id, all but one, or all. */
-export type SessionTarget = { userId: string } & ({ sessionId: string } | { exceptSessionId?: string });
+export type SessionTarget = { userId: string } & ({ sessionId: string } | { sessionIds: string[] } | { exceptSessionId?: string });
 
 /** A user's live sessions: listing them, and ending them (every path that ends a session goes through `revoke`). */
 export class SessionsService {
@@ -50,6 +50,7 @@ export class SessionsService {
   async revoke(em: EntityManager, target: SessionTarget, why: Pick<SecurityEventDetail, 'scope' | 'reason'>, origin?: RequestOrigin): Promise<string[]> {
     const where: Record<string, unknown> = { user: target.userId, revokedAt: null };
     if ('sessionId' in target) where.id = target.sessionId;
+    else if ('sessionIds' in target) where.id = { $in: target.sessionIds };
     else if (target.exceptSessionId) where.id = { $ne: target.exceptSessionId };
     return em.transactional(async (tx) => {
       const rows: { id: string }[] = await tx.createQueryBuilder(Session).update({ revokedAt: new Date() }).where(where).returning(['id']).execute('all');

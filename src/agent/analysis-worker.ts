@@ -24,6 +24,17 @@ export async function startAnalysisWorker(services: Services): Promise<() => voi
   void sweep();
   const timer = setInterval(sweep, SWEEP_EVERY_MS);
   timer.unref();
+  // Upload retention, checked as often as the queue's own maintenance; deleting twice is harmless.
+  const removeExpired = () =>
+    tasks.removeExpiredUploads(fork()).then(
+      (count) => count && log.info({ count }, 'deleted the uploads of tasks past the retention period'),
+      (error: unknown) => log.error({ err: error }, 'deleting expired uploads failed'),
+    );
+  const retention = setInterval(removeExpired, config.agentQueueMaintenanceSeconds * 1000);
+  retention.unref();
   log.info({ concurrency: config.agentWorkerConcurrency }, 'analysis worker started');
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    clearInterval(retention);
+  };
 }

@@ -1,3 +1,5 @@
+import { DomainError } from '../core/errors';
+import type { MentionedDate, TextStats } from './claims';
 import type { AttachmentCategory } from './supported-attachments';
 
 /** A file as uploaded: the name it was sent under and its bytes. */
@@ -47,6 +49,8 @@ export interface ExtractedText {
   content: string;
   totalChars: number;
   truncated: boolean;
+  /** Counted where the file was read (in the sandbox), so no caller parses the text again. */
+  stats: TextStats;
 }
 
 /** What was read from one file; exactly one of image/media/text is set, as its category says. */
@@ -123,6 +127,8 @@ export interface AnalysisResult {
 export interface AnalysisInput {
   prompt: string;
   files: ExtractedFile[];
+  /** The dates the prompt mentions, when already found where the files were read (the sandbox). */
+  claimedDates?: MentionedDate[];
 }
 
 export interface AnalysisProvider {
@@ -142,5 +148,16 @@ export class AnalysisProviderError extends Error {
   ) {
     super(message, options);
     this.name = 'AnalysisProviderError';
+  }
+}
+
+/**
+ * An upload built to hurt the reader (a zip bomb, a file that needs more memory or time than any honest file
+ * of its size): the task fails at once, is not retried and is not refunded, since the spend is the attacker's.
+ */
+export class HostileFileError extends DomainError {
+  constructor(message: string) {
+    super('BAD_REQUEST', message);
+    this.name = 'HostileFileError';
   }
 }

@@ -21,6 +21,8 @@ export interface MentionedDate {
 }
 
 export const MAX_CLAIMS_PER_SOURCE = 25;
+/** Text the claim extractor reads per source: its cost grows with the text, and 25 claims come early. */
+export const MAX_CLAIM_SCAN_CHARS = 20_000;
 const MAX_CLAIM_CHARS = 400;
 
 /** compromise's base view type (eq() returns it, not the full three-level view). */
@@ -41,7 +43,7 @@ const CHECKABLE: { test: (sentence: Sentence) => boolean; reason: string }[] = [
 /** Sentences that state something checkable: numbers, dates, quantities, named people, places, organisations. */
 export function findCheckableClaims(text: string, source: string, limit: number = MAX_CLAIMS_PER_SOURCE): CheckableClaim[] {
   const claims: CheckableClaim[] = [];
-  const sentences = nlp(text).sentences();
+  const sentences = nlp(text.slice(0, MAX_CLAIM_SCAN_CHARS)).sentences();
   for (let i = 0; i < sentences.length && claims.length < limit; i++) {
     const sentence = sentences.eq(i);
     const reasons = CHECKABLE.filter(({ test }) => test(sentence)).map(({ reason }) => reason);

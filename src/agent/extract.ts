@@ -2,21 +2,23 @@ import exifr from 'exifr';
 import { imageSize } from 'image-size';
 import mammoth from 'mammoth';
 import { parseBuffer } from 'music-metadata';
-import { extractText, getDocumentProxy, getMeta, getResolvedPDFJS } from 'unpdf';
-import { badRequest } from '../core/errors';
+import { getDocumentProxy, getMeta, getResolvedPDFJS } from 'unpdf';
+import { badRequest, DomainError } from '../core/errors';
 import type { DocumentMetadata, ExtractedFile, ExtractedText, ImageMetadata, MediaMetadata, UploadedFile } from './analysis';
+import { textStats } from './claims';
 import { decodeText, detectAttachment, type DetectedAttachment } from './supported-attachments';
+import { boundedZipCopy } from './zip-limits';
 
 /** Text kept per file: enough for claim extraction and a model prompt, bounded so a book cannot flood either. */
 export const MAX_TEXT_CHARS = 50_000;
+/** Pages of a PDF whose text is read; the rest (and any text past MAX_TEXT_CHARS) is left unread. */
+export const MAX_PDF_PAGES = 200;
 
-export function boundText(content: string, maxChars: number = MAX_TEXT_CHARS): ExtractedText {
+export function boundText(content: string, maxChars: number = MAX_TEXT_CHARS, totalChars?: number): ExtractedText {
   const normalised = content.replace(/\r\n?/g, '\n').trim();
-  return {
-    content: normalised.slice(0, maxChars),
-    totalChars: normalised.length,
-    truncated: normalised.length > maxChars,
-  };
+  const kept = normalised.slice(0, maxChars);
+  const total = Math.max(totalChars ?? 0, normalised.length);
+  return { content: kept, totalChars: total, truncated: total > kept.length, stats: textStats(kept) };
 }
 
 const str = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value.trim() : null);
@@ -70,12 +72,27 @@ async function readMedia(bytes: Uint8Array, mimeType: string): Promise<MediaMeta
   };
 }
 
-async function readPdf(bytes: Uint8Array): Promise<{ document: DocumentMetadata; text: string }> {
+/** The text of the first MAX_PDF_PAGES pages, read page by page and stopped once MAX_TEXT_CHARS are in hand. */
+async function pdfText(pdf: Awaited<ReturnType<typeof getDocumentProxy>>): Promise<{ text: string; complete: boolean }> {
+  const pages: string[] = [];
+  let chars = 0;
+  const last = Math.min(pdf.numPages, MAX_PDF_PAGES);
+  for (let number = 1; number <= last; number++) {
+    if (chars > MAX_TEXT_CHARS) return { text: pages.join('\n'), complete: false };
+    const content = await (await pdf.getPage(number)).getTextContent();
+    const text = content.items.map((item) => ('str' in item ? item.str + (item.hasEOL ? '\n' : '') : '')).join('');
+    pages.push(text);
+    chars += text.length;
+  }
+  return { text: pages.join('\n'), complete: last === pdf.numPages };
+}
+
+async function readPdf(bytes: Uint8Array): Promise<{ document: DocumentMetadata; text: ExtractedText }> {
   // pdf.js takes ownership of (detaches) the buffer it is given: hand it a copy. Verbosity 0 keeps its
   // warnings about damaged files off the service's stdout; a file it cannot read still throws.
   const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
   try {
-    const [{ info }, { text }, { PDFDateString }] = await Promise.all([getMeta(pdf), extractText(pdf, { mergePages: true }), getResolvedPDFJS()]);
+    const [{ info }, { text, complete }, { PDFDateString }] = await Promise.all([getMeta(pdf), pdfText(pdf), getResolvedPDFJS()]);
     const pdfTime = (value: unknown) => (str(value) ? (PDFDateString.toDateObject(value as string)?.toISOString() ?? null) : null);
     return {
       document: {
@@ -87,20 +104,20 @@ async function readPdf(bytes: Uint8Array): Promise<{ document: DocumentMetadata;
         creationTime: pdfTime(info.CreationDate),
         modifyTime: pdfTime(info.ModDate),
       },
-      text,
+      // Pages left unread make the text count as cut short, like text past MAX_TEXT_CHARS.
+      text: boundText(text, MAX_TEXT_CHARS, complete ? undefined : MAX_TEXT_CHARS + 1),
     };
   } finally {
     await pdf.destroy();
   }
 }
 
-async function readDocument(bytes: Uint8Array, type: DetectedAttachment): Promise<Pick<ExtractedFile, 'document' | 'text'>> {
+async function readDocument(fileName: string, bytes: Uint8Array, type: DetectedAttachment): Promise<Pick<ExtractedFile, 'document' | 'text'>> {
   if (type.extension === '.pdf') {
-    const { document, text } = await readPdf(bytes);
-    return { document, text: boundText(text) };
+    return readPdf(bytes);
   }
   if (type.extension === '.docx') {
-    const { value } = await mammoth.extractRawText({ buffer: Buffer.from(bytes) });
+    const { value } = await mammoth.extractRawText({ buffer: Buffer.from(await boundedZipCopy(fileName, bytes)) });
     return { text: boundText(value) };
   }
   // Plain-text formats were checked as UTF-8 by detectAttachment.
@@ -125,9 +142,10 @@ export async function extractFile(upload: UploadedFile): Promise<ExtractedFile> 
       case 'audio/video':
         return { ...base, media: await readMedia(upload.bytes, type.mimeType) };
       case 'document/text':
-        return { ...base, ...(await readDocument(upload.bytes, type)) };
+        return { ...base, ...(await readDocument(upload.fileName, upload.bytes, type)) };
     }
   } catch (error) {
+    if (error instanceof DomainError) throw error;
     // The right magic bytes on a truncated or corrupt body: the upload is at fault, and retrying cannot help.
     throw badRequest(`File "${upload.fileName}" looks like ${type.extension} but could not be read (${error instanceof Error ? error.message : String(error)})`);
   }

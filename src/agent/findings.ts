@@ -73,7 +73,7 @@ function mediaFinding(media: MediaMetadata, claimed: MentionedDate[]) {
 }
 
 function documentFinding(text: ExtractedText | undefined, document: DocumentMetadata | undefined, claimed: MentionedDate[]) {
-  const stats = textStats(text?.content ?? '');
+  const stats = text?.stats ?? textStats('');
   const facts: Record<string, FactValue> = { ...stats, total_characters: text?.totalChars ?? 0 };
   const flags: Finding[] = [];
   if (text?.truncated) flags.push(finding('text-truncated', 'info', `only the first ${text.content.length} of ${text.totalChars} characters were read`));

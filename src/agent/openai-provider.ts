@@ -158,8 +158,7 @@ export class OpenAIProvider implements AnalysisProvider {
     });
   }
 
-  async analyze({ prompt, files }: AnalysisInput): Promise<AnalysisResult> {
-    const claimedDates = mentionedDates(prompt);
+  async analyze({ prompt, files, claimedDates = mentionedDates(prompt) }: AnalysisInput): Promise<AnalysisResult> {
     const findings = files.map((file) => describeFile(file, claimedDates));
     const request = {
       prompt,

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Services } from '../app/services';
+import { DomainError } from '../core/errors';
 import { spendBudget } from '../graphql/budget';
 import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
@@ -11,6 +12,8 @@ const POLL_MS = 500;
 /** Credentials are read again this often, so logout or a key reset also ends an open stream. */
 const REAUTHENTICATE_EVERY_POLLS = 10;
 const MAX_STREAM_MS = 15 * 60_000;
+const HEARTBEAT_MS = 15_000;
+const STREAM_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Live task progress as Server-Sent Events: `GET /users/{user_id}/tasks/{task_id}/events` sends the task
@@ -19,6 +22,10 @@ const MAX_STREAM_MS = 15 * 60_000;
  */
 export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, services: Services): void {
   const task = prepareOperation(schema, 'query ($userId: ID!, $id: ID!) { user(id: $userId) { task(id: $id) { id userId status report { raw } error cost createdAt updatedAt } } }', 'SSE task events');
+  const { sseMaxStreamsPerUser, sseMaxStreams, connectionTimeoutMs } = services.config;
+  const slots = new StreamSlots(sseMaxStreamsPerUser, sseMaxStreams);
+  // A comment line now and then keeps an unchanged task's stream from looking idle (CONNECTION_TIMEOUT_MS, proxies).
+  const heartbeatPolls = Math.max(1, Math.floor(Math.min(HEARTBEAT_MS, connectionTimeoutMs > 0 ? connectionTimeoutMs / 2 : HEARTBEAT_MS) / POLL_MS));
 
   api.get<{ Params: { user_id: string; task_id: string } }>('/users/:user_id/tasks/:task_id/events', async (request, reply) => {
     let context = await createContext(services, request.headers.authorization, request.ip);
@@ -30,27 +37,71 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
       return presentFoundTask((await task.run(context, variables)) as Parameters<typeof presentFoundTask>[0]) as { status: string; updated_at: string };
     };
     let current = await read(); // Refusals (401/403/404) are answered as JSON before the stream opens.
+    // Counted against the user whose tasks are watched (the read above proved the caller may watch them).
+    const release = slots.take(request.params.user_id); // over a cap: 429, before the stream opens
 
     reply.hijack();
-    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     let closed = false;
-    request.raw.on('close', () => (closed = true));
-    const send = (event: string, data: unknown) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    send('task', current);
-    const deadline = Date.now() + MAX_STREAM_MS;
-    for (let poll = 1; !closed && current.status !== 'completed' && current.status !== 'failed' && Date.now() < deadline; poll++) {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      if (poll % REAUTHENTICATE_EVERY_POLLS === 0) {
-        const renewed = await createContext(services, request.headers.authorization, request.ip).catch(() => null);
-        if (!renewed) break;
-        context = renewed;
+    const onClose = () => {
+      closed = true;
+      release(); // the client went away: its slot is free at once, not at the next poll
+    };
+    reply.raw.on('close', onClose);
+    if (request.raw.socket.destroyed) onClose(); // it went away while the task was being read
+    try {
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      const send = (event: string, data: unknown) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      send('task', current);
+      const deadline = Date.now() + MAX_STREAM_MS;
+      for (let poll = 1; !closed && current.status !== 'completed' && current.status !== 'failed' && Date.now() < deadline; poll++) {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        if (poll % REAUTHENTICATE_EVERY_POLLS === 0) {
+          const renewed = await createContext(services, request.headers.authorization, request.ip).catch(() => null);
+          if (!renewed) break;
+          context = renewed;
+        }
+        // A refused read (the session ended, the key was reset) ends the stream.
+        const next = await read().catch(() => null);
+        if (!next) break;
+        if (next.status !== current.status || next.updated_at !== current.updated_at) send('task', next);
+        else if (poll % heartbeatPolls === 0 && !closed) reply.raw.write(': keep-alive\n\n');
+        current = next;
       }
-      // A refused read (the session ended, the key was reset) ends the stream.
-      const next = await read().catch(() => null);
-      if (!next) break;
-      if (next.status !== current.status || next.updated_at !== current.updated_at) send('task', next);
-      current = next;
+    } finally {
+      release();
+      reply.raw.end();
     }
-    reply.raw.end();
   });
+}
+
+/**
+ * Open streams per user and in this instance: each holds a connection and polls the database, so both are
+ * bounded. take() answers a release function that frees the slot once, however often it is called.
+ */
+class StreamSlots {
+  private readonly perUser = new Map<string, number>();
+  private total = 0;
+
+  constructor(private readonly maxPerUser: number, private readonly maxTotal: number) {}
+
+  take(userId: string): () => void {
+    const open = this.perUser.get(userId) ?? 0;
+    if (open >= this.maxPerUser) throw tooManyStreams(`You already have ${open} task streams open; close one first.`);
+    if (this.total >= this.maxTotal) throw tooManyStreams('Too many task streams are open right now; poll the task instead, or retry shortly.');
+    this.perUser.set(userId, open + 1);
+    this.total++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.total--;
+      const left = (this.perUser.get(userId) ?? 1) - 1;
+      if (left > 0) this.perUser.set(userId, left);
+      else this.perUser.delete(userId);
+    };
+  }
+}
+
+function tooManyStreams(message: string): DomainError {
+  return new DomainError('RATE_LIMITED', message, { retry_after_seconds: STREAM_RETRY_AFTER_SECONDS });
 }

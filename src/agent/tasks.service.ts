@@ -5,9 +5,9 @@ import { badRequest, DomainError, notFound } from '../core/errors';
 import { isId } from '../core/ids';
 import { keysetPage, type Page, type PageRequest } from '../core/keyset';
 import type { CreditsService } from '../credits/credits.service';
-import { AnalysisProviderError, type AnalysisProvider, type UploadedFile } from './analysis';
+import { AnalysisProviderError, HostileFileError, type AnalysisProvider, type UploadedFile } from './analysis';
 import type { AnalysisQueue } from './analysis-queue';
-import { analyzeUploads } from './analyze-uploads';
+import type { FileSandbox } from './file-sandbox';
 import { detectAttachment, type DetectedAttachment } from './supported-attachments';
 import { Task, type TaskInput, type TaskStatus } from './task.entity';
 import type { UploadStorage } from './upload-storage';
@@ -15,6 +15,9 @@ import type { UploadStorage } from './upload-storage';
 export const MAX_FILES = 5;
 const MAX_PROMPT_CHARS = 20_000;
 const FINAL: TaskStatus[] = ['completed', 'failed'];
+const HOUR_MS = 3_600_000;
+/** A task folder with no task row is a request that never committed (or is committing right now): kept this long at least. */
+const ORPHAN_GRACE_MS = HOUR_MS;
 
 export interface AnalysisRequest { prompt: string; files: UploadedFile[] }
 
@@ -29,6 +32,8 @@ export class TasksService {
       storage: UploadStorage;
       queue: AnalysisQueue;
       provider: AnalysisProvider;
+      sandbox: FileSandbox;
+      uploadRetentionHours: number;
       cost: number;
       minimumBalance: number;
       maxFileBytes: number;
@@ -56,15 +61,12 @@ export class TasksService {
     // Built outside the unit of work: it is persisted only by the transaction below, or not at all.
     const task = Object.assign(new Task(), { user: ref(user), prompt, cost: this.deps.cost, inputs: [] as TaskInput[] });
     try {
-      task.inputs = await Promise.all(
-        files.map(async (file, index): Promise<TaskInput> => ({
-          fileName: file.fileName,
-          sizeBytes: file.bytes.length,
-          category: detected[index].category,
-          mimeType: detected[index].mimeType,
-          storageKey: await this.deps.storage.put(task.id, index, file.fileName, file.bytes),
-        })),
-      );
+      // allSettled: when one write fails, the others have finished before the folder is removed below.
+      const written = await Promise.allSettled(files.map((file, index) => this.deps.storage.put(task.id, index, file.fileName, file.bytes)));
+      task.inputs = written.map((result, index): TaskInput => {
+        if (result.status === 'rejected') throw result.reason;
+        return { fileName: files[index].fileName, sizeBytes: files[index].bytes.length, category: detected[index].category, mimeType: detected[index].mimeType, storageKey: result.value };
+      });
       // The task and its charge are one database transaction: no task without payment, no payment without task.
       await em.transactional(async (tx) => {
         tx.persist(task);
@@ -112,12 +114,13 @@ export class TasksService {
     if (!task) return;
     try {
       const files = await Promise.all(task.inputs.map(async (input) => ({ fileName: input.fileName, bytes: await this.deps.storage.read(input.storageKey) })));
-      const result = await analyzeUploads(this.deps.provider, task.prompt, files);
+      const result = await this.deps.sandbox.analyze(this.deps.provider, task.prompt, files);
       // Conditional: a task failed meanwhile (e.g. by the give-up path) is never turned back into "completed".
       await em.nativeUpdate(Task, { id: task.id, status: 'running' }, { status: 'completed', result, error: null, updatedAt: new Date() });
     } catch (error) {
       const retryable = !(error instanceof DomainError) && !(error instanceof AnalysisProviderError && !error.retryable);
       this.deps.log.warn({ taskId, attempt, retryable, err: error }, 'analysis attempt failed');
+      if (error instanceof HostileFileError) return this.refuseHostile(em, taskId, error.message);
       if (!retryable || isLastAttempt) return this.fail(em, taskId, readable(error));
       await em.nativeUpdate(Task, { id: task.id, status: 'running' }, { status: 'queued', error: `Attempt ${attempt} failed; it will be retried.`, updatedAt: new Date() });
       throw error;
@@ -140,6 +143,39 @@ export class TasksService {
       });
       await tx.nativeUpdate(Task, { id: taskId }, { refundTransactionId: refund.id });
     });
+  }
+
+  /**
+   * A hostile upload: the task fails at once, without a refund (the spend is the attacker's), and its files
+   * are deleted now rather than kept for the retention period.
+   */
+  private async refuseHostile(em: EntityManager, taskId: string, reason: string): Promise<void> {
+    await em.nativeUpdate(Task, { id: taskId, status: { $nin: FINAL } }, { status: 'failed', error: reason, updatedAt: new Date() });
+    await this.deps.storage.removeTask(taskId);
+  }
+
+  /**
+   * Deletes the uploads of tasks that finished more than the retention period before `now`, and folders
+   * left by requests that never committed. Idempotent, so any number of workers may run it.
+   */
+  async removeExpiredUploads(em: EntityManager, now: Date = new Date()): Promise<number> {
+    const finishedBefore = new Date(now.getTime() - this.deps.uploadRetentionHours * HOUR_MS);
+    const orphanedBefore = new Date(Math.min(finishedBefore.getTime(), now.getTime() - ORPHAN_GRACE_MS));
+    const folders = await this.deps.storage.taskFolders();
+    let removed = 0;
+    for (let i = 0; i < folders.length; i += 500) {
+      const batch = folders.slice(i, i + 500);
+      const rows = await em.find(Task, { id: { $in: batch.map((folder) => folder.taskId) } }, { fields: ['id', 'status', 'updatedAt'] });
+      const tasks = new Map(rows.map((row) => [row.id, row]));
+      for (const folder of batch) {
+        const task = tasks.get(folder.taskId);
+        const expired = task ? FINAL.includes(task.status) && task.updatedAt <= finishedBefore : folder.modifiedAt <= orphanedBefore;
+        if (!expired) continue;
+        await this.deps.storage.removeTask(folder.taskId);
+        removed++;
+      }
+    }
+    return removed;
   }
 
   /** Queues tasks whose job may have been lost (the process stopped between commit and queueing). */

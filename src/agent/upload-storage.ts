@@ -1,5 +1,6 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
+import { isId } from '../core/ids';
 
 /**
  * Keeps uploaded files in a local folder (AGENT_STORAGE_DIR), one sub-folder per task. Keys are made here,
@@ -22,6 +23,17 @@ export class UploadStorage {
 
   async read(key: string): Promise<Uint8Array> {
     return new Uint8Array(await readFile(this.pathOf(key)));
+  }
+
+  /** The task folders present, with when each was last written. */
+  async taskFolders(): Promise<{ taskId: string; modifiedAt: Date }[]> {
+    const entries = await readdir(this.root, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    const folders = entries.filter((entry) => entry.isDirectory() && isId('task', entry.name));
+    const stats = await Promise.all(folders.map((entry) => stat(join(this.root, entry.name)).catch(() => null)));
+    return folders.flatMap((entry, index) => (stats[index] ? [{ taskId: entry.name, modifiedAt: stats[index].mtime }] : []));
   }
 
   async removeTask(taskId: string): Promise<void> {

@@ -2,9 +2,13 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AccountsService } from '../accounts/accounts.service';
+import { CodeAttempts } from '../accounts/code-attempts';
+import { CodeSendLimits } from '../accounts/code-send-limits';
+import { TwoFactorService } from '../accounts/two-factor.service';
 import { AnalysisQueue } from '../agent/analysis-queue';
 import { sharedPoolExecutor } from '../database/shared-pool';
 import { createAnalysisProvider } from '../agent/create-provider';
+import { FileSandbox } from '../agent/file-sandbox';
 import { TasksService } from '../agent/tasks.service';
 import { UploadStorage } from '../agent/upload-storage';
 import { GoogleIdTokenVerifier } from '../accounts/google-id-token';
@@ -35,11 +39,17 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
   const sessions = new SessionsService({ securityLog, touchIntervalSeconds: config.sessionTouchIntervalSeconds });
   const apiKeys = new ApiKeysService(tokens, { securityLog, notices });
   const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
-  const accounts = new AccountsService({
+  const otps = new OtpService(box, { ttlMinutes: config.otpTtlMinutes, maxAttempts: config.otpMaxAttempts });
+  // The lockout notice is mailed by AccountsService, built just below.
+  const attempts = new CodeAttempts({ maxFailures: config.codeMaxFailures, lockoutMinutes: config.codeLockoutMinutes, onLockout: (...args) => accounts.notifyLockout(...args) });
+  const twoFactor = new TwoFactorService({ otps, attempts, box, serviceName: config.serviceName, securityLog, notices });
+  const accounts: AccountsService = new AccountsService({
     passwords: new PasswordHasher(config.argon2),
     tokens,
-    otps: new OtpService(box, { ttlMinutes: config.otpTtlMinutes, maxAttempts: config.otpMaxAttempts }),
-    box,
+    otps,
+    attempts,
+    sendLimits: new CodeSendLimits({ intervalSeconds: config.otpResendIntervalSeconds, perHour: config.otpSendsPerHour, redis, keyPrefix: config.redisKeyPrefix }),
+    twoFactor,
     mailer,
     apiKeys,
     google: new GoogleIdTokenVerifier({ clientId: config.googleClientId, jwksUrl: config.googleJwksUrl, issuers: config.googleIssuers }),
@@ -69,11 +79,14 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     maintenanceIntervalSeconds: config.agentQueueMaintenanceSeconds,
     log,
   });
+  const sandbox = new FileSandbox({ memoryMb: config.agentSandboxMemoryMb, timeoutMs: config.agentSandboxTimeoutMs });
   const tasks = new TasksService({
     credits,
     storage: new UploadStorage(config.agentStorageDir),
     queue,
     provider: createAnalysisProvider(config),
+    sandbox,
+    uploadRetentionHours: config.agentUploadRetentionHours,
     cost: config.agentTaskCost,
     minimumBalance: config.agentMinimumBalance,
     maxFileBytes: config.agentMaxFileBytes,
@@ -87,6 +100,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     accounts,
     sessions,
     securityLog,
+    twoFactor,
     apiKeys,
     credits,
     purchases,
@@ -96,6 +110,8 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     callers: new CallerResolver({ tokens, accounts, apiKeys, publicApiKey: config.publicApiKey, adminApiKey: config.adminApiKey }),
     rateLimits: new RateLimits({ points: config.rateLimitPoints, windowSeconds: config.rateLimitWindowSeconds, anonymousPoints: config.rateLimitAnonymousPoints, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix }),
     async close() {
+      // The sandbox first: jobs it cuts short then end (to be retried) while the queue waits for them.
+      await sandbox.close();
       await queue.stop();
       mailer.close();
       redis?.disconnect();

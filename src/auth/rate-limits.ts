@@ -33,14 +33,7 @@ export class RateLimits {
   private readonly authPerAccount: RateLimiterAbstract;
 
   constructor(options: { points: number; windowSeconds: number; anonymousPoints: number; authPerAccountPerMinute: number; authPerIpPerMinute: number; redis?: Redis; keyPrefix: string }) {
-    const make = (name: string, points: number, duration: number) => {
-      const keyPrefix = `${options.keyPrefix}:rl:${name}`;
-      const memory = new RateLimiterMemory({ keyPrefix, points, duration });
-      // If Redis is unreachable, each instance keeps limiting on its own instead of failing requests.
-      return options.redis
-        ? new RateLimiterRedis({ storeClient: options.redis, keyPrefix, points, duration, useRedisPackage: false, insuranceLimiter: memory })
-        : memory;
-    };
+    const make = (name: string, points: number, duration: number) => budget(options, name, points, duration);
     // 0 turns the per-caller limit off (benchmarks measure the limiter's own cost this way).
     this.perCaller = options.points > 0 ? make('caller', options.points, options.windowSeconds) : null;
     this.perAnonymousIp = options.points > 0 && options.anonymousPoints > 0 ? make('anonymous', options.anonymousPoints, options.windowSeconds) : null;
@@ -77,6 +70,16 @@ export class RateLimits {
     await consume(this.authPerIp, ip);
     if (account) await consume(this.authPerAccount, account);
   }
+}
+
+/** A budget of `points` per `duration` seconds per key, in memory or in Redis (shared by instances). */
+export function budget(store: { redis?: Redis; keyPrefix: string }, name: string, points: number, duration: number): RateLimiterAbstract {
+  const keyPrefix = `${store.keyPrefix}:rl:${name}`;
+  const memory = new RateLimiterMemory({ keyPrefix, points, duration });
+  // If Redis is unreachable, each instance keeps limiting on its own instead of failing requests.
+  return store.redis
+    ? new RateLimiterRedis({ storeClient: store.redis, keyPrefix, points, duration, useRedisPackage: false, insuranceLimiter: memory })
+    : memory;
 }
 
 async function consume(limiter: RateLimiterAbstract, key: string): Promise<void> {

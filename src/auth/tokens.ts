@@ -19,9 +19,11 @@ export class TokenService {
     this.secret = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
-  signUserToken(userId: string, sessionId: string, expiresAt: Date): string {
+  /** `issuedAt` and `expiresAt` come from the session, so exp − iat is exactly its lifetime. */
+  signUserToken(userId: string, sessionId: string, expiresAt: Date, issuedAt: Date): string {
     const exp = Math.floor(expiresAt.getTime() / 1000);
-    return USER_TOKEN_PREFIX + jwt.sign({ sub: userId, role: 'user', sid: sessionId, exp }, this.secret, { algorithm: 'HS256' });
+    const iat = Math.floor(issuedAt.getTime() / 1000);
+    return USER_TOKEN_PREFIX + jwt.sign({ sub: userId, role: 'user', sid: sessionId, iat, exp }, this.secret, { algorithm: 'HS256' });
   }
 
   /** Deterministic (no iat): the same key id always yields the same token, so it can be shown again. */

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { assertProductionReady } from './production-checks';
 
 /** Every setting the service reads, in one place; README's configuration table mirrors this file. */
 export interface Config {
@@ -24,6 +26,12 @@ export interface Config {
   sessionTouchIntervalSeconds: number;
   otpTtlMinutes: number;
   otpMaxAttempts: number;
+  /** Wrong codes per account and flow (activation, password reset, second factor), across re-issued codes, before a lockout. */
+  codeMaxFailures: number;
+  codeLockoutMinutes: number;
+  /** Mailed codes per account: the least time between two codes of one type, and the most codes an hour. */
+  otpResendIntervalSeconds: number;
+  otpSendsPerHour: number;
   smtpUrl?: string;
   mailFrom: string;
   mailOutboxDir: string;
@@ -41,6 +49,20 @@ export interface Config {
   redisUrl?: string;
   redisKeyPrefix: string;
   bodyLimitBytes: number;
+  /**
+   * Which X-Forwarded-For hops to believe (Fastify's trustProxy): false, a hop count, or proxy addresses/CIDRs.
+   * `true` (every hop) lets any client choose its IP; refused in production.
+   */
+  trustProxy: boolean | number | string[];
+  /** The whole request (headers and body) must arrive within this (0: no limit); then 408. */
+  requestTimeoutMs: number;
+  /** The headers must arrive within this. */
+  headersTimeoutMs: number;
+  /** A connection with no traffic either way for this long is closed (0: never). */
+  connectionTimeoutMs: number;
+  /** Open SSE task streams per user and per instance; one more is a 429. */
+  sseMaxStreamsPerUser: number;
+  sseMaxStreams: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** Any server speaking OpenAI's chat-completions protocol; unset: the built-in local analyzer. */
   agentOpenAiBaseUrl?: string;
@@ -70,6 +92,11 @@ export interface Config {
   agentJobExpireSeconds: number;
   /** How often the queue looks for expired jobs (and other upkeep). */
   agentQueueMaintenanceSeconds: number;
+  /** Uploaded files are parsed in a worker thread with this heap and this time; past either the upload is refused as hostile. */
+  agentSandboxMemoryMb: number;
+  agentSandboxTimeoutMs: number;
+  /** Uploads are deleted this long after their task finished (0: at the next sweep). */
+  agentUploadRetentionHours: number;
   /** Base URL that Checkout's success/cancel URLs and the portal's return URL are built on (the web app). */
   appUrl: string;
   creditRates: RateTier[];
@@ -139,6 +166,7 @@ function devSecret(dataDir: string, name: string): string {
 
 export function loadConfig(env: Env = process.env): Config {
   const mode = (env.NODE_ENV === 'production' || env.NODE_ENV === 'test' ? env.NODE_ENV : 'development') as Config['env'];
+  if (mode === 'production') assertProductionReady(env);
   const dataDir = env.DATA_DIR ?? join(process.cwd(), '.data');
   const required = (name: string, devFallback: () => string): string => {
     const value = env[name];
@@ -167,6 +195,10 @@ export function loadConfig(env: Env = process.env): Config {
     sessionTouchIntervalSeconds: int(env, 'SESSION_TOUCH_INTERVAL_SECONDS', 300),
     otpTtlMinutes: int(env, 'OTP_TTL_MINUTES', 10),
     otpMaxAttempts: int(env, 'OTP_MAX_ATTEMPTS', 5),
+    codeMaxFailures: Math.max(1, int(env, 'CODE_MAX_FAILURES', 5)),
+    codeLockoutMinutes: int(env, 'CODE_LOCKOUT_MINUTES', 15),
+    otpResendIntervalSeconds: int(env, 'OTP_RESEND_INTERVAL_SECONDS', 60),
+    otpSendsPerHour: int(env, 'OTP_SENDS_PER_HOUR', 5),
     smtpUrl: env.SMTP_URL || undefined,
     mailFrom: env.MAIL_FROM ?? 'Clara <no-reply@clara.local>',
     mailOutboxDir: env.MAIL_OUTBOX_DIR ?? join(dataDir, 'outbox'),
@@ -180,6 +212,10 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: env.REDIS_URL || undefined,
     redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'clara',
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024),
+    trustProxy: trustProxy(env.TRUST_PROXY),
+    ...serverTimeouts(env),
+    sseMaxStreamsPerUser: int(env, 'SSE_MAX_STREAMS_PER_USER', 5),
+    sseMaxStreams: int(env, 'SSE_MAX_STREAMS', 1000),
     argon2: {
       memoryCost: int(env, 'ARGON2_MEMORY_KIB', 19456),
       timeCost: int(env, 'ARGON2_TIME_COST', 2),
@@ -201,6 +237,9 @@ export function loadConfig(env: Env = process.env): Config {
     agentRetryDelaySeconds: int(env, 'AGENT_RETRY_DELAY_SECONDS', 5),
     agentJobExpireSeconds: Math.max(1, int(env, 'AGENT_JOB_EXPIRE_SECONDS', 300)),
     agentQueueMaintenanceSeconds: Math.max(1, int(env, 'AGENT_QUEUE_MAINTENANCE_SECONDS', 30)),
+    agentSandboxMemoryMb: Math.max(16, int(env, 'AGENT_SANDBOX_MEMORY_MB', 256)),
+    agentSandboxTimeoutMs: Math.max(1, int(env, 'AGENT_SANDBOX_TIMEOUT_MS', 30_000)),
+    agentUploadRetentionHours: int(env, 'AGENT_UPLOAD_RETENTION_HOURS', 24),
     appUrl: env.APP_URL ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`,
     creditRates: creditRates(env.CREDIT_RATES),
     stripe: stripeConfig(env, mode, dataDir),
@@ -235,6 +274,35 @@ function graphqlLimitsConfig(env: Env, mode: Config['env']): GraphQLLimitsConfig
     suggestions: flag('GRAPHQL_SUGGESTIONS'),
     graphiql: flag('GRAPHIQL'),
   };
+}
+
+/**
+ * TRUST_PROXY: `false` (default), a hop count (`1`: one proxy in front; the client is the address it reports),
+ * or a comma-separated list of proxy addresses/CIDRs (e.g. `10.0.0.0/8,127.0.0.1`). `true` trusts every hop.
+ */
+function trustProxy(raw: string | undefined): Config['trustProxy'] {
+  const value = raw?.trim() ?? '';
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  const proxies = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const proxy of proxies) {
+    const [address, bits, extra] = proxy.split('/');
+    const named = ['loopback', 'linklocal', 'uniquelocal'].includes(address) && bits === undefined;
+    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (isIP(address) === 6 ? 128 : 32));
+    if (!named && (!isIP(address) || !validBits || extra !== undefined)) {
+      throw new Error(`TRUST_PROXY must be false, a number of proxy hops, or proxy addresses/CIDRs; '${proxy}' is none of these`);
+    }
+  }
+  return proxies;
+}
+
+/** Node answers 408 to a request still arriving after requestTimeout; headersTimeout may not exceed it. */
+function serverTimeouts(env: Env): Pick<Config, 'requestTimeoutMs' | 'headersTimeoutMs' | 'connectionTimeoutMs'> {
+  const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 120_000);
+  const headersTimeoutMs = int(env, 'HEADERS_TIMEOUT_MS', 20_000);
+  if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) throw new Error('HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS');
+  return { requestTimeoutMs, headersTimeoutMs, connectionTimeoutMs: int(env, 'CONNECTION_TIMEOUT_MS', 60_000) };
 }
 
 /** CREDIT_RATES: JSON `[{"lower_limit": 5, "upper_limit": 10000, "rate": 100}, ...]` (USD, credits per USD). */

@@ -5,6 +5,7 @@ import { normalizeEmail } from '../accounts/accounts.service';
 import { User } from '../accounts/user.entity';
 import { loadConfig } from '../core/config';
 import { isId } from '../core/ids';
+import { DataDirInUseError } from '../database/data-dir-lock';
 import { startEmbeddedPostgres } from '../database/embedded-postgres';
 import { migrate, openDatabase } from '../database/orm';
 import { CreditsService } from './credits.service';
@@ -14,7 +15,7 @@ const USAGE = 'usage: npm run credits:adjust -- <email|user id> <amount, e.g. 10
 /**
  * Ops: grant or remove credits with a reason, written to the ledger like any other balance change
  * (`npm run credits:adjust -- ada@example.com 100 "goodwill for the outage"`). Uses DATABASE_URL, or the
- * embedded database's data folder (stop `npm start` first: the embedded database has one owner).
+ * embedded database's data folder, refused while `npm start` serves it (the folder has one owner).
  */
 async function run(args: string[]): Promise<void> {
   const [who, amountText, ...reasonWords] = args;
@@ -22,7 +23,11 @@ async function run(args: string[]): Promise<void> {
   const reason = reasonWords.join(' ').trim();
   if (!who || !Number.isInteger(amount) || amount === 0 || !reason) throw new Error(USAGE);
   const config = loadConfig();
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(join(config.dataDir, 'pglite'));
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(join(config.dataDir, 'pglite')).catch((error) => {
+    // Writing beside the running service would never reach it (and could corrupt the folder).
+    if (error instanceof DataDirInUseError) throw new Error(`${error.message} Stop the service first (npm start), or grant the credits through the running service: the GraphQL mutation adjustCredits with Authorization: <ADMIN_API_KEY>.`);
+    throw error;
+  });
   const orm = await openDatabase(config.databaseUrl ?? embedded!.url, 1);
   try {
     await migrate(orm);

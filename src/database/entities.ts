@@ -1,4 +1,7 @@
+import { CodeAttempt } from '../accounts/code-attempt.entity';
 import { Otp } from '../accounts/otp.entity';
+import { RecoveryCode } from '../accounts/recovery-code.entity';
+import { Registration } from '../accounts/registration.entity';
 import { Session } from '../accounts/session.entity';
 import { User } from '../accounts/user.entity';
 import { Task } from '../agent/task.entity';
@@ -9,4 +12,4 @@ import { Transaction } from '../credits/transaction.entity';
 import { SecurityEvent } from '../security-log/security-event.entity';
 
 /** Every entity of every capability; the ORM and the migration generator both read this list. */
-export const entities = [User, Session, Otp, ApiKey, Transaction, Purchase, StripeEvent, Task, SecurityEvent];
+export const entities = [User, Session, Otp, ApiKey, Transaction, Purchase, StripeEvent, Task, SecurityEvent, CodeAttempt, RecoveryCode, Registration];

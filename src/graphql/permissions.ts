@@ -33,7 +33,7 @@ const isAdmin = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) =>
   ctx.caller.kind === 'admin' ? true : unauthenticated('This operation needs the admin key.'),
 );
 
-/** Until activated, a signed-in user may only look at themselves and log out. */
+/** Until activated, a signed-in user may only view and update themselves and log out (as the original API). */
 const isActive = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) =>
   callerUser(ctx.caller)?.isActive ? true : unauthenticated('The account is not activated yet: activate it with the emailed code.'),
 );
@@ -52,12 +52,12 @@ const ownsIdArg = ownsIdArgNamed('id');
 /** Mutations on one's own account: `input.userId` is optional (REST passes its path's id) and must be the caller's. */
 const ownsInputUser = rule({ cache: 'no_cache' })((_parent, args: { input?: { userId?: unknown } }, ctx: Context) => ownUser(args.input?.userId, ctx));
 
-/** The public key (forgotten password), or a user token whose own email is the path's. */
+/** The public key (forgotten password, sign-up codes), or a user token whose own email is the input's. */
 const isPublicKeyOrOwnEmail = rule({ cache: 'no_cache' })((_parent, args: { input?: { email?: unknown } }, ctx: Context) => {
   if (ctx.caller.kind === 'public') return true;
   if (ctx.caller.kind !== 'user') return ctx.caller.kind === 'apiKey' ? forbidden('This operation needs a user token or the public key.') : notSignedIn(ctx);
   const email = args.input?.email;
-  return typeof email === 'string' && normalizeEmail(email) === ctx.caller.user.email ? true : forbidden('You can only change your own password.');
+  return typeof email === 'string' && normalizeEmail(email) === ctx.caller.user.email ? true : forbidden('You can only do this for your own account.');
 });
 
 /** Login and code endpoints: a budget per client IP and per account, against guessing. */
@@ -90,7 +90,7 @@ const OPEN_TYPES = [
   'PageInfo', 'Task', 'TaskInput', 'TaskEdge', 'TaskConnection', 'AttachmentCategoryType', 'Money', 'UserError', 'UserPayload', 'DonePayload',
   'StartTotpSetupPayload', 'BuyCreditsPayload', 'OpenBillingPortalPayload', 'AdjustCreditsPayload', 'StartAnalysisPayload', 'ResetApiKeyPayload',
   'AnalysisReport', 'ReportProvider', 'ReportClaim', 'ReportFinding', 'ReportFile', 'ImageFacts', 'MediaFacts', 'DocumentFacts',
-  'RateLimit', 'Session', 'SecurityEvent', 'SecurityEventDetail', 'SecurityEventEdge', 'SecurityEventConnection', 'RevokeSessionsPayload',
+  'RateLimit', 'Session', 'SecurityEvent', 'SecurityEventDetail', 'SecurityEventEdge', 'SecurityEventConnection', 'RevokeSessionsPayload', 'RecoveryCodes', 'RecoveryCodesPayload',
 ] as const;
 
 /**
@@ -104,8 +104,8 @@ const GUARDED_FIELDS = {
     transaction: isActive,
     tasks: isActive,
     task: isActive,
-    sessions: isUserToken,
-    securityLog: isUserToken,
+    sessions: chain(isUserToken, isActive),
+    securityLog: chain(isUserToken, isActive),
   },
 };
 
@@ -131,14 +131,15 @@ export const ruleTree = {
       signInWithGoogle: throttledByIp,
       login: throttled,
       logout: isUserToken,
-      sendOtp: chain(isPublicKey, throttled),
+      sendOtp: chain(isPublicKeyOrOwnEmail, throttled),
       activate: chain(isPublicKey, throttled),
       changePassword: chain(isPublicKeyOrOwnEmail, throttled),
       enableTwoFactor: own,
       disableTwoFactor: own,
       startTotpSetup: own,
       confirmTotpSetup: own,
-      updateUser: own,
+      regenerateRecoveryCodes: own,
+      updateUser: chain(isUserToken, ownsInputUser),
       resetApiKey: own,
       buyCredits: activeAccount,
       portal: activeAccount,

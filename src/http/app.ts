@@ -3,7 +3,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import multipart from '@fastify/multipart';
 import helmet from '@fastify/helmet';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { GraphQLError } from 'graphql';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
@@ -34,6 +34,7 @@ import { systemRest } from '../system/system.rest';
 import { sendError } from './envelope';
 import { registerGraphiQL } from './graphiql';
 import { registerRestOperations, type RestOperation } from './rest-operation';
+import { serverOptions } from './server-options';
 
 export const REST_PREFIX = '/api/v1';
 const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest, ...creditsRest, ...agentRest, ...sessionsRest, ...securityLogRest];
@@ -45,9 +46,8 @@ export interface App { http: FastifyInstance; services: Services }
 export async function buildApp(config: Config, orm: MikroORM, log: Logger): Promise<App> {
   const services = createServices(config, orm, log);
   const http = Fastify({
-    loggerInstance: log as FastifyBaseLogger,
+    ...serverOptions(config, log), // proxies, timeouts, logged URLs
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: process.env.TRUST_PROXY === 'true',
     // Types are checked as sent: "yes" is not a boolean here. Unknown fields stay, so they can be refused.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });

@@ -22,7 +22,7 @@ export interface SecurityEventDetail {
   /** SIGN_IN: `password` or `google`; TWO_FACTOR_*: `email` or `totp`. */
   method?: 'password' | 'google' | 'email' | 'totp';
   /** SIGN_IN_FAILED: what was wrong. SESSIONS_REVOKED / PASSWORD_CHANGED / API_KEY_RESET: what caused it. */
-  reason?: 'wrong_password' | 'wrong_code' | 'logout' | 'user_request' | 'password_changed' | 'password_reset' | 'google_takeover';
+  reason?: 'wrong_password' | 'wrong_code' | 'logout' | 'user_request' | 'password_changed' | 'password_reset' | 'google_takeover' | 'activation';
   /** SESSIONS_REVOKED: `current`, `one`, `others` or `all`. */
   scope?: 'current' | 'one' | 'others' | 'all';
   /** SESSIONS_REVOKED: how many sessions ended. */
@@ -32,7 +32,7 @@ export interface SecurityEventDetail {
 @ObjectType('SecurityEventDetail', { description: 'Details of a security log entry; which fields are set depends on its kind.' })
 export class SecurityEventDetailType {
   @Field(() => String, { nullable: true, description: 'SIGN_IN: password or google; TWO_FACTOR_*: email or totp.' }) method?: string;
-  @Field(() => String, { nullable: true, description: 'SIGN_IN_FAILED: wrong_password or wrong_code; otherwise what caused it (logout, user_request, password_changed, password_reset, google_takeover).' }) reason?: string;
+  @Field(() => String, { nullable: true, description: 'SIGN_IN_FAILED: wrong_password or wrong_code; otherwise what caused it (logout, user_request, password_changed, password_reset, google_takeover, activation).' }) reason?: string;
   @Field(() => String, { nullable: true, description: 'SESSIONS_REVOKED: current, one, others or all.' }) scope?: string;
   @Field(() => Int, { nullable: true, description: 'SESSIONS_REVOKED: how many sessions ended.' }) count?: number;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { generateKeyPair, SignJWT } from 'jose';
+import { generate } from 'otplib';
 import { testDatabases } from '../helpers/database';
 import { GOOGLE_CLIENT_ID, GoogleIssuer } from '../helpers/google-issuer';
 import { PUBLIC_KEY, TestApp } from '../helpers/harness';
@@ -77,6 +78,62 @@ for (const db of testDatabases()) {
       const expired = await google.idToken(claims, { expiresIn: '-1m' });
       assert.equal((await signIn(expired)).status, 401);
       assert.equal((await t.rest('POST', '/auth/google', { body: {} })).status, 400);
+    });
+
+    const signInWithCode = (idToken: string, code: string) => t.rest('POST', '/auth/google', { body: { id_token: idToken, code } });
+
+    test('an account with email 2FA must give its second factor: 401 with is_2fa_enabled without it, as at login', async () => {
+      const user = await t.activeUser({ email: 'google-2fa@example.com' });
+      assert.equal((await t.rest('POST', `/users/${user.id}/2fa`, { auth: user.token, body: { code: await t.otp(user.email, 'TWO_FACTOR_AUTH') } })).status, 200);
+      const idToken = await google.idToken({ sub: 'g-2fa', email: user.email, name: 'Two' });
+      const without = await signIn(idToken);
+      assert.equal(without.status, 401);
+      assert.deepEqual(without.body, { data: { is_2fa_enabled: true }, message: without.body.message, status: 'error' });
+      assert.equal((await signInWithCode(idToken, '000000')).status, 401);
+      const ok = await signInWithCode(idToken, await t.otp(user.email, 'TWO_FACTOR_AUTH'));
+      assert.equal(ok.status, 201);
+      assert.equal(ok.body.data.id, user.id);
+
+      const gql = await t.gql('mutation ($t: String!) { signInWithGoogle(input: { idToken: $t }) { token userErrors { code } } }', { t: idToken });
+      assert.deepEqual(gql.body.data.signInWithGoogle, { token: null, userErrors: [{ code: 'TWO_FACTOR_REQUIRED' }] });
+      const gqlOk = await t.gql('mutation ($t: String!, $c: String) { signInWithGoogle(input: { idToken: $t, code: $c }) { user { id } } }', { t: idToken, c: await t.otp(user.email, 'TWO_FACTOR_AUTH') });
+      assert.equal(gqlOk.body.data.signInWithGoogle.user.id, user.id);
+    });
+
+    test('an account with authenticator 2FA needs the app code or a recovery code', async () => {
+      const user = await t.activeUser({ email: 'google-totp@example.com' });
+      const setup = await t.rest('POST', `/users/${user.id}/2fa/totp`, { auth: user.token, body: { code: await t.otp(user.email, 'TWO_FACTOR_AUTH') } });
+      const secret = setup.body.data.secret;
+      await t.rest('POST', `/users/${user.id}/2fa/totp/confirm`, { auth: user.token, body: { code: await generate({ secret }) } });
+      const idToken = await google.idToken({ sub: 'g-totp', email: user.email });
+      assert.deepEqual((await signIn(idToken)).body.data, { is_2fa_enabled: true });
+      const codes = (await t.rest('POST', `/users/${user.id}/2fa/recovery_codes`, { auth: user.token, body: { code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }) } })).body.data.recovery_codes;
+      assert.equal((await signInWithCode(idToken, codes[0])).status, 201);
+      assert.equal((await signInWithCode(idToken, codes[0])).status, 401, 'used once');
+    });
+
+    test('an account linked to one Google account refuses another Google account with the same email', async () => {
+      const first = await signIn(await google.idToken({ sub: 'g-owner', email: 'shared@example.com', name: 'Owner' }));
+      assert.equal(first.status, 201);
+      const other = await signIn(await google.idToken({ sub: 'g-intruder', email: 'shared@example.com', name: 'Intruder' }));
+      assert.equal(other.status, 401);
+      assert.equal(other.body.status, 'error');
+      assert.match(other.body.message, /different Google account/);
+      const [row] = await t.orm.em.fork().getConnection().execute('select google_id from users where email = ?', ['shared@example.com']);
+      assert.equal(row.google_id, 'g-owner', 'the link is unchanged');
+      assert.equal((await signIn(await google.idToken({ sub: 'g-owner', email: 'shared@example.com' }))).status, 201);
+    });
+
+    test('an ID token without exp, iat, sub or email is refused', async () => {
+      const bad = [
+        await google.idToken({ sub: 'g-noexp', email: 'noexp@example.com' }, { omit: ['exp'] }),
+        await google.idToken({ sub: 'g-noiat', email: 'noiat@example.com' }, { omit: ['iat'] }),
+        await google.idToken({ email: 'nosub@example.com' }),
+        await google.idToken({ sub: 'g-noemail' }),
+      ];
+      for (const token of bad) assert.equal((await signIn(token)).status, 401);
+      const [count] = await t.orm.em.fork().getConnection().execute(`select count(*)::int as n from users where email in ('noexp@example.com', 'noiat@example.com', 'nosub@example.com')`);
+      assert.equal(count.n, 0, 'no account was made');
     });
 
     test('GraphQL signInWithGoogle', async () => {

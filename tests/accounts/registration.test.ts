@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { postAnalysis } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
+import jwt from 'jsonwebtoken';
 import { PUBLIC_KEY, TestApp } from '../helpers/harness';
+
+const SECRET = 'test-jwt-secret-that-is-long-enough-1234567890';
+const NOT_ACTIVATED = /not activated/;
 
 const RFC1123 = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
@@ -30,8 +35,8 @@ for (const db of testDatabases()) {
       assert.match(code, /^\d{6}$/);
     });
 
-    test('a taken email is refused with 400, whatever its case', async () => {
-      await t.register({ email: 'taken@example.com' });
+    test('an activated email is refused with 400, whatever its case', async () => {
+      await t.activeUser({ email: 'taken@example.com' });
       const res = await t.rest('POST', '/auth/register', {
         auth: PUBLIC_KEY,
         body: { first_name: 'A', last_name: 'B', email: 'TAKEN@example.com', password: 'password123' },
@@ -70,15 +75,161 @@ for (const db of testDatabases()) {
       assert.match(malformed.body.message, /not valid JSON/);
     });
 
-    test('an inactive user can log in and see themselves, but is refused 401 where an active account is needed', async () => {
-      const user = await t.register();
-      const login = await t.login(user.email, user.password);
-      assert.equal(login.status, 200);
-      assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: user.token })).status, 200);
-      const update = await t.rest('PATCH', `/users/${user.id}`, { auth: user.token, body: { first_name: 'X' } });
-      assert.equal(update.status, 401);
-      assert.match(update.body.message, /not activated/);
-      assert.equal((await t.rest('GET', `/users/${user.id}/api_key`, { auth: user.token })).status, 401);
+
+    describe('an inactive account may only view and update itself and log out (as the original API)', () => {
+      let inactive: Awaited<ReturnType<TestApp['register']>>;
+      before(async () => {
+        inactive = await t.register();
+      });
+      const refused: [string, string, () => Promise<{ status: number; body: any }>][] = [
+        ['GET', '/stripe/rate', () => t.rest('GET', '/stripe/rate', { auth: inactive.token })],
+        ['POST', '/stripe/buy', () => t.rest('POST', '/stripe/buy', { auth: inactive.token, body: { amount: 5 } })],
+        ['POST', '/stripe/portal', () => t.rest('POST', '/stripe/portal', { auth: inactive.token })],
+        ['GET', '/users/{id}/transactions', () => t.rest('GET', `/users/${inactive.id}/transactions`, { auth: inactive.token })],
+        ['GET', '/users/{id}/transactions/{id}', () => t.rest('GET', `/users/${inactive.id}/transactions/transaction_${'0'.repeat(32)}`, { auth: inactive.token })],
+        ['GET', '/users/{id}/tasks', () => t.rest('GET', `/users/${inactive.id}/tasks`, { auth: inactive.token })],
+        ['GET', '/users/{id}/tasks/{id}', () => t.rest('GET', `/users/${inactive.id}/tasks/task_${'0'.repeat(32)}`, { auth: inactive.token })],
+        ['GET', '/users/{id}/tasks/{id}/events', () => t.rest('GET', `/users/${inactive.id}/tasks/task_${'0'.repeat(32)}/events`, { auth: inactive.token })],
+        ['GET', '/users/{id}/agent/supported_attachments', () => t.rest('GET', `/users/${inactive.id}/agent/supported_attachments`, { auth: inactive.token })],
+        ['POST', '/users/{id}/agent/analysis', () => postAnalysis(t, inactive, { 'note.txt': 'hello' }, { prompt: 'check this' })],
+        ['POST', '/users/{id}/2fa', () => t.rest('POST', `/users/${inactive.id}/2fa`, { auth: inactive.token, body: { code: '123456' } })],
+        ['DELETE', '/users/{id}/2fa', () => t.rest('DELETE', `/users/${inactive.id}/2fa`, { auth: inactive.token, body: { code: '123456' } })],
+        ['POST', '/users/{id}/2fa/totp', () => t.rest('POST', `/users/${inactive.id}/2fa/totp`, { auth: inactive.token, body: { code: '123456' } })],
+        ['POST', '/users/{id}/2fa/totp/confirm', () => t.rest('POST', `/users/${inactive.id}/2fa/totp/confirm`, { auth: inactive.token, body: { code: '123456' } })],
+        ['POST', '/users/{id}/2fa/recovery_codes', () => t.rest('POST', `/users/${inactive.id}/2fa/recovery_codes`, { auth: inactive.token, body: { code: '123456' } })],
+        ['GET', '/users/{id}/api_key', () => t.rest('GET', `/users/${inactive.id}/api_key`, { auth: inactive.token })],
+        ['POST', '/users/{id}/api_key', () => t.rest('POST', `/users/${inactive.id}/api_key`, { auth: inactive.token })],
+      ];
+      for (const [method, path, call] of refused) {
+        test(`${method} ${path}: 401, not activated`, async () => {
+          const res = await call();
+          assert.equal(res.status, 401);
+          assert.equal(res.body.status, 'error');
+          assert.match(res.body.message, NOT_ACTIVATED);
+        });
+      }
+
+      test('GraphQL refuses the same with UNAUTHENTICATED', async () => {
+        for (const query of ['{ stripeRate { rate } }', '{ viewer { transactions { edges { node { id } } } } }', '{ viewer { tasks { edges { node { id } } } } }', '{ viewer { apiKey { id } } }', '{ supportedAttachments { category } }']) {
+          const res = await t.gql(query, {}, inactive.token);
+          assert.equal(res.body.errors?.[0].extensions.code, 'UNAUTHENTICATED', query);
+          assert.match(res.body.errors![0].message, NOT_ACTIVATED);
+        }
+      });
+
+      test('GET and PATCH /users/{id} and DELETE /auth/session are allowed', async () => {
+        assert.equal((await t.rest('GET', `/users/${inactive.id}`, { auth: inactive.token })).status, 200);
+        const update = await t.rest('PATCH', `/users/${inactive.id}`, { auth: inactive.token, body: { first_name: 'Still inactive' } });
+        assert.equal(update.status, 200);
+        assert.equal(update.body.data.first_name, 'Still inactive');
+        const login = await t.login(inactive.email, inactive.password);
+        assert.equal(login.status, 200);
+        assert.equal((await t.rest('DELETE', '/auth/session', { auth: `Bearer ${login.body.data.token}` })).status, 204);
+      });
+    });
+
+    describe('pre-activation hijack: whoever registers an address first keeps nothing once the mailbox owner activates', () => {
+      const apiKeyTokenOf = async (userId: string) => {
+        const [key] = await t.orm.em.fork().getConnection().execute('select id from api_keys where user_id = ?', [userId]);
+        return `Bearer clara_api_${jwt.sign({ sub: userId, role: 'api_key', jti: key.id }, SECRET, { noTimestamp: true })}`;
+      };
+      const activate = (email: string, code: string) => t.rest('POST', `/users/${email}/activate`, { auth: PUBLIC_KEY, body: { code } });
+
+      test('the victim registers too and activates with the mailed code: the attacker\'s token, sessions, API key and password die', async () => {
+        const email = 'victim-registers@example.com';
+        const attacker = await t.register({ email, password: 'attacker-password', first_name: 'Mallory' });
+        const attackerLogin = `Bearer ${(await t.login(email, 'attacker-password')).body.data.token}`;
+        const attackerKey = await apiKeyTokenOf(attacker.id);
+        assert.equal((await t.rest('GET', `/users/${attacker.id}`, { auth: attackerKey })).status, 200, 'the key works before activation');
+
+        const before = t.mailbox.countTo(email);
+        const victim = await t.register({ email, password: 'victim-password', first_name: 'Victor' });
+        assert.equal(victim.id, attacker.id, 'the address keeps its account id');
+        const code = await t.mailbox.nextCode(email, before);
+        const activated = await activate(email, code);
+        assert.equal(activated.status, 200);
+        assert.equal(activated.body.data.is_active, true);
+        assert.equal(activated.body.data.first_name, 'Victor');
+
+        for (const auth of [attacker.token, attackerLogin, attackerKey]) {
+          assert.equal((await t.rest('GET', `/users/${attacker.id}`, { auth })).status, 401, 'an attacker credential still works');
+        }
+        assert.equal((await t.login(email, 'attacker-password')).status, 401, "the attacker's password is gone");
+        assert.equal((await t.rest('GET', `/users/${victim.id}`, { auth: victim.token })).status, 200, "the victim's registration token works");
+        assert.equal((await t.login(email, 'victim-password')).status, 200, "the victim's password works");
+        const key = await t.rest('GET', `/users/${victim.id}/api_key`, { auth: victim.token });
+        assert.equal(key.status, 200);
+        assert.equal((await t.rest('GET', `/users/${victim.id}`, { auth: `Bearer ${key.body.data.token}` })).status, 200, "the victim's new API key works");
+        assert.equal((await t.register({ email, password: 'attacker-again' }).catch((error: Error) => error.message)).toString().includes('already exists'), true, 'an activated address cannot be registered again');
+      });
+
+      test('the victim only asks for a code and activates: nothing of the attacker survives; the victim sets a password', async () => {
+        const email = 'victim-requests@example.com';
+        const attacker = await t.register({ email, password: 'attacker-password' });
+        const attackerKey = await apiKeyTokenOf(attacker.id);
+        const code = await t.otp(email, 'ACTIVATION');
+        assert.equal((await activate(email, code)).status, 200);
+        assert.equal((await t.rest('GET', `/users/${attacker.id}`, { auth: attacker.token })).status, 401);
+        assert.equal((await t.rest('GET', `/users/${attacker.id}`, { auth: attackerKey })).status, 401);
+        assert.equal((await t.login(email, 'attacker-password')).status, 401);
+        const reset = await t.rest('PATCH', `/users/${email}/password`, { auth: PUBLIC_KEY, body: { password: 'victim-password', code: await t.otp(email, 'CHANGE_PASSWORD') } });
+        assert.equal(reset.status, 200);
+        const login = await t.login(email, 'victim-password');
+        assert.equal(login.status, 200);
+        assert.equal(login.body.data.is_active, true);
+      });
+
+      test('a new activation code asked for with the sign-up\'s own token stays bound to it: the registrant keeps everything', async () => {
+        const user = await t.register();
+        const key = await apiKeyTokenOf(user.id);
+        const before = t.mailbox.countTo(user.email);
+        assert.equal((await t.rest('POST', `/users/${user.email}/otp/ACTIVATION`, { auth: user.token })).status, 201);
+        assert.equal((await activate(user.email, await t.mailbox.nextCode(user.email, before))).status, 200);
+        assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: user.token })).status, 200);
+        assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: key })).status, 200);
+        assert.equal((await t.login(user.email, user.password)).status, 200);
+        const stranger = await t.register();
+        assert.equal((await t.rest('POST', `/users/${user.email}/otp/CHANGE_PASSWORD`, { auth: stranger.token })).status, 403, 'not for someone else');
+      });
+
+      test('the first sign-up activating keeps its credentials and ends a later sign-up\'s session', async () => {
+        const email = 'first-wins@example.com';
+        const first = await t.register({ email, password: 'first-password' });
+        const firstCode = await t.mailbox.nextCode(email, 0);
+        const later = await t.register({ email, password: 'later-password' });
+        const before = t.mailbox.countTo(email);
+        // The first registrant's code was replaced by the later sign-up's; they ask again with their own token.
+        await t.rest('POST', `/users/${email}/otp/ACTIVATION`, { auth: first.token });
+        const code = await t.mailbox.nextCode(email, before);
+        if (code !== firstCode) assert.equal((await activate(email, firstCode)).status, 401);
+        assert.equal((await activate(email, code)).status, 200);
+        assert.equal((await t.rest('GET', `/users/${first.id}`, { auth: first.token })).status, 200);
+        assert.equal((await t.rest('GET', `/users/${first.id}`, { auth: later.token })).status, 401);
+        assert.equal((await t.login(email, 'first-password')).status, 200);
+        assert.equal((await t.login(email, 'later-password')).status, 401);
+      });
+
+      test('the same person activating their own sign-up keeps their token, password and API key', async () => {
+        const user = await t.register();
+        const key = await apiKeyTokenOf(user.id);
+        assert.equal((await activate(user.email, await t.mailbox.nextCode(user.email, 0))).status, 200);
+        assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: user.token })).status, 200);
+        assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: key })).status, 200);
+        assert.equal((await t.login(user.email, user.password)).status, 200);
+      });
+
+      test('the code of an earlier sign-up no longer activates once the address is registered again', async () => {
+        const email = 'two-signups@example.com';
+        await t.register({ email, password: 'first-password' });
+        const first = await t.mailbox.nextCode(email, 0);
+        const second = await t.register({ email, password: 'second-password' });
+        const latest = await t.mailbox.nextCode(email, 1);
+        if (first !== latest) assert.equal((await activate(email, first)).status, 401);
+        assert.equal((await activate(email, latest)).status, 200);
+        assert.equal((await t.login(email, 'first-password')).status, 401);
+        assert.equal((await t.login(email, 'second-password')).status, 200);
+        assert.equal((await t.rest('GET', `/users/${second.id}`, { auth: second.token })).status, 200);
+      });
     });
 
     test('activation with the mailed code makes the account active; the code works once', async () => {

@@ -23,7 +23,11 @@ for (const db of testDatabases()) {
       const claims = jwt.decode(token.slice('clara_user_'.length)) as jwt.JwtPayload;
       assert.equal(claims.sub, user.id);
       assert.equal(claims.role, 'user');
-      assert.ok(claims.exp! - claims.iat! === 7 * 86400, 'sessions last SESSION_DAYS (7) by default');
+      assert.equal(claims.exp! - claims.iat!, 7 * 86400, 'sessions last SESSION_DAYS (7) by default');
+      // One clock reading makes the session and its token: the row's start and expiry are the token's iat and exp.
+      const [session] = await t.orm.em.fork().getConnection().execute('select created_at, expires_at from sessions where id = ?', [claims.sid]);
+      assert.equal(new Date(session.created_at).getTime(), claims.iat! * 1000);
+      assert.equal(new Date(session.expires_at).getTime(), claims.exp! * 1000);
       const me = await t.rest('GET', `/users/${user.id}`, { auth: `Bearer ${token}` });
       assert.equal(me.status, 200);
       assert.equal(me.body.data.email, user.email);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Document, Packer, Paragraph } from 'docx';
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import piexif from 'piexifjs';
 import type { UploadedFile } from '../../src/agent/analysis';
@@ -95,3 +96,45 @@ export const upload = (fileName: string, bytes: Uint8Array | string): UploadedFi
   fileName,
   bytes: typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes,
 });
+
+/** A .docx whose word/document.xml is replaced by `paragraphs` (WordprocessingML <w:p> elements). */
+export async function docxWithBody(paragraphs: string, level: 1 | 6 | 9 = 6): Promise<Buffer> {
+  const parts = unzipSync(await docx());
+  const xml = strFromU8(parts['word/document.xml']);
+  const first = xml.indexOf('<w:p>');
+  const last = xml.indexOf('</w:p>', first) + '</w:p>'.length;
+  parts['word/document.xml'] = strToU8(xml.slice(0, first) + paragraphs + xml.slice(last));
+  return Buffer.from(zipSync(parts, { level }));
+}
+
+let bomb: Promise<Buffer> | undefined;
+/** The zip bomb of the security review: a document.xml of ~100 MB of one repeated sentence, ~100 KB zipped. */
+export function docxBomb(): Promise<Buffer> {
+  bomb ??= docxWithBody(`<w:p><w:r><w:t>${'All work and no play makes Jack a dull boy. '.repeat(2_300_000)}</w:t></w:r></w:p>`, 9);
+  return bomb;
+}
+
+/** The bomb with headers that lie: its central directory and local header declare document.xml as `declared` bytes. */
+export async function docxBombWithLyingHeaders(declared = 4096): Promise<Buffer> {
+  const zip = Buffer.from(await docxBomb());
+  const name = Buffer.from('word/document.xml');
+  const patch = (signature: number, sizeAt: number, nameAt: number) => {
+    for (let at = zip.indexOf(Buffer.from(new Uint32Array([signature]).buffer)); at >= 0; at = zip.indexOf(Buffer.from(new Uint32Array([signature]).buffer), at + 4)) {
+      if (zip.subarray(at + nameAt, at + nameAt + name.length).equals(name)) zip.writeUInt32LE(declared, at + sizeAt);
+    }
+  };
+  patch(0x02014b50, 24, 46); // central directory header: uncompressed size at 24, name at 46
+  patch(0x04034b50, 22, 30); // local file header: uncompressed size at 22, name at 30
+  return zip;
+}
+
+/** A .docx inside every zip limit whose ~`megabytes` MB of tiny paragraphs need far more heap than that to parse. */
+export function denseDocx(megabytes: number): Promise<Buffer> {
+  const paragraphs: string[] = [];
+  for (let n = 0, size = 0; size < megabytes * 1_000_000; n++) {
+    const paragraph = `<w:p><w:r><w:t>${(n * 7919) % 1_000_003}</w:t></w:r></w:p>`;
+    paragraphs.push(paragraph);
+    size += paragraph.length;
+  }
+  return docxWithBody(paragraphs.join(''), 1);
+}

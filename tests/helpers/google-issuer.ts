@@ -25,14 +25,14 @@ export class GoogleIssuer {
   }
 
   /** An ID token as Google issues it; `overrides` changes claims, `key` signs with another key. */
-  async idToken(claims: Record<string, unknown>, options: { audience?: string; issuer?: string; expiresIn?: string; key?: CryptoKey } = {}): Promise<string> {
-    return new SignJWT({ email_verified: true, ...claims })
+  async idToken(claims: Record<string, unknown>, options: { audience?: string; issuer?: string; expiresIn?: string; key?: CryptoKey; omit?: ('iat' | 'exp')[] } = {}): Promise<string> {
+    const jwt = new SignJWT({ email_verified: true, ...claims })
       .setProtectedHeader({ alg: 'RS256', kid: 'test-key' })
       .setIssuer(options.issuer ?? 'https://accounts.google.com')
-      .setAudience(options.audience ?? GOOGLE_CLIENT_ID)
-      .setIssuedAt()
-      .setExpirationTime(options.expiresIn ?? '1h')
-      .sign(options.key ?? this.privateKey);
+      .setAudience(options.audience ?? GOOGLE_CLIENT_ID);
+    if (!options.omit?.includes('iat')) jwt.setIssuedAt();
+    if (!options.omit?.includes('exp')) jwt.setExpirationTime(options.expiresIn ?? '1h');
+    return jwt.sign(options.key ?? this.privateKey);
   }
 
   close(): Promise<void> {

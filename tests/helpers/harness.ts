@@ -1,10 +1,11 @@
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/core/config';
 import { EMBEDDED_POOL_SIZE } from '../../src/database/embedded-postgres';
 import { migrate, openDatabase } from '../../src/database/orm';
@@ -35,10 +36,11 @@ export class TestApp {
   /** With `recordQueries`, every SQL statement the ORM runs (the service's own reads and writes; not pg-boss's). */
   readonly queries: string[] = [];
 
+  /** `options.log` receives the service's logs (silent by default), e.g. to check what a request logs. */
   constructor(
     readonly database: DatabaseKind,
     readonly env: Record<string, string> = {},
-    private readonly options: { recordQueries?: boolean } = {},
+    private readonly options: { recordQueries?: boolean; log?: Logger } = {},
   ) {}
 
   async start(): Promise<this> {
@@ -59,6 +61,10 @@ export class TestApp {
       RATE_LIMIT_PER_SECOND: '10000',
       AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '10000',
       AUTH_RATE_LIMIT_PER_IP_PER_MINUTE: '10000',
+      ...(this.env.NODE_ENV === 'production' ? productionSettings(db.url) : {}),
+      // Suites mail several codes to one account in quick succession; code-guessing.test.ts tests these limits.
+      OTP_RESEND_INTERVAL_SECONDS: '0',
+      OTP_SENDS_PER_HOUR: '0',
       ...this.env,
     });
     const queries = this.queries;
@@ -71,7 +77,7 @@ export class TestApp {
       : {};
     this.orm = await openDatabase(db.url, this.database === 'embedded' ? EMBEDDED_POOL_SIZE : 10, recording);
     await migrate(this.orm);
-    this.app = await buildApp(this.config, this.orm, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+    this.app = await buildApp(this.config, this.orm, this.options.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
     const address = await this.app.http.listen({ host: '127.0.0.1', port: 0 });
     this.baseUrl = address;
     return this;
@@ -139,6 +145,15 @@ export class TestApp {
   async login(email: string, password: string, code?: string) {
     return this.rest('POST', '/auth/session', { auth: basic(email, password), ...(code ? { body: { code } } : {}) });
   }
+}
+
+/**
+ * What the production checks (src/core/production-checks.ts) demand beyond the settings above, for a suite that
+ * runs as production: secrets of its own and DATABASE_URL. Admin is off (the test admin key is too weak for them).
+ */
+function productionSettings(databaseUrl: string): Record<string, string> {
+  const secret = () => randomBytes(32).toString('base64url');
+  return { DATABASE_URL: databaseUrl, JWT_SECRET: secret(), ENCRYPTION_KEY: secret(), ADMIN_API_KEY: '' };
 }
 
 export function basic(email: string, password: string): string {

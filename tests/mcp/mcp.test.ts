@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -192,6 +193,38 @@ for (const db of testDatabases()) {
         await local.http.close();
       }
     });
+
+    test('the default credentials serve only local requests: a foreign Host or Origin, or a remote client behind the proxy, gets 401', async () => {
+      const configured = await apiKeyUser(t);
+      // One proxy in front (TRUST_PROXY=1): the proxy-reported client address counts, not the proxy's own loopback one.
+      const local = await buildApp({ ...t.config, mcpApiKeyToken: configured.apiKey, mcpUserId: configured.id, trustProxy: 1 }, t.orm, pino({ level: 'silent' }));
+      const port = new URL(await local.http.listen({ host: '127.0.0.1', port: 0 })).port;
+      try {
+        const attempts: [string, Record<string, string>, number][] = [
+          ['the service as a local client names it', { host: `127.0.0.1:${port}` }, 200],
+          ['localhost, with a local page as Origin', { host: `localhost:${port}`, origin: `http://localhost:${port}` }, 200],
+          ['[::1]', { host: `[::1]:${port}` }, 200],
+          ['DNS rebinding: the attacker\'s name resolved to 127.0.0.1', { host: `rebind.attacker.example:${port}` }, 401],
+          ['a name that merely starts like a loopback one', { host: `127.0.0.1.attacker.example:${port}` }, 401],
+          ['a foreign page posting to the local port', { host: `127.0.0.1:${port}`, origin: 'https://attacker.example' }, 401],
+          ['a sandboxed page (Origin: null)', { host: `localhost:${port}`, origin: 'null' }, 401],
+          ['a remote client, as the proxy reports it', { host: `localhost:${port}`, 'x-forwarded-for': '203.0.113.9' }, 401],
+        ];
+        for (const [what, headers, status] of attempts) {
+          const answer = await rawInitialize(Number(port), headers);
+          assert.equal(answer.status, status, what);
+          if (status === 401) {
+            assert.equal(answer.body.status, 'error', what);
+            assert.equal(answer.body.data, null, what);
+            assert.match(answer.body.message, /only local requests/, what);
+          } else {
+            assert.equal(answer.body.result.serverInfo.name, 'clara', what);
+          }
+        }
+      } finally {
+        await local.http.close();
+      }
+    });
   });
 
   describe(`MCP rate limit (${db})`, () => {
@@ -222,5 +255,19 @@ for (const db of testDatabases()) {
       assert.deepEqual(rest, Array(rest.length).fill('429'), outcomes.join(','));
       await client.close();
     });
+  });
+}
+
+/** An MCP `initialize` POST with headers fetch would not let a test forge (Host, Origin). */
+function rawInitialize(port: number, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (response) => {
+      let text = '';
+      response.on('data', (chunk) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    request.on('error', reject);
+    request.end(body);
   });
 }

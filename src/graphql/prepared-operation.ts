@@ -1,10 +1,11 @@
-import { execute, parse, validate, type DocumentNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
+import { parse, validate, type DocumentNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
 import { DomainError } from '../core/errors';
+import { CompiledExecution } from './compiled-execution';
 import type { Context } from './context';
 
 /**
  * A GraphQL document the adapters (REST, MCP) run on a caller's behalf: parsed and validated once at
- * startup, so a typo fails the boot instead of a request, and executed against the same
+ * startup (and compiled), so a typo fails the boot instead of a request, and executed against the same
  * permission-wrapped schema as /graphql. One path for every adapter: same rules, same errors.
  */
 export interface PreparedOperation {
@@ -20,11 +21,13 @@ export function prepareOperation(schema: GraphQLSchema, source: string, label: s
   const problems = validate(schema, document);
   if (problems.length) throw new Error(`${label}: ${problems.map((p) => p.message).join('; ')}`);
   const { operation, rootField } = rootFieldOf(document, label);
+  // Fixed documents are compiled at startup (graphql-jit), through the same permission-wrapped resolvers.
+  const runCompiled = new CompiledExecution(schema).compile(document);
 
   return {
     readOnly: operation === 'query',
     async run(contextValue, variableValues) {
-      const result = await execute({ schema, document, contextValue, variableValues });
+      const result = await runCompiled(contextValue, variableValues);
       if (result.errors?.length) throw asDomainError(result.errors[0], contextValue);
       return (result.data as Record<string, unknown>)[rootField];
     },

@@ -10,6 +10,7 @@ import type { GoogleIdTokenVerifier } from './google-id-token';
 import type { OtpType } from './otp.entity';
 import type { OtpService } from './otp.service';
 import { Session } from './session.entity';
+import { rawQuery } from '../database/shared-pool';
 import { totp } from './totp';
 import { User } from './user.entity';
 
@@ -100,11 +101,13 @@ export class AccountsService {
 
   /** The session a user token names, if it is still live; one query, used on every authenticated request. */
   async authenticateSession(em: EntityManager, userId: string, sessionId: string): Promise<User | null> {
-    // The hottest query of the service (every request with a user token): one indexed join, hand-written
-    // because the ORM's query building cost more than the query itself; the row still becomes a managed entity.
-    const [row] = await em.getConnection().execute(
+    // The hottest query of the service (every request with a user token): one indexed join on a raw pool
+    // connection, because the ORM's and knex's layers cost more than the query itself. Read on every
+    // request, never cached: a logout on any instance is refused on the next request everywhere.
+    const { rows: [row] } = await rawQuery(
+      em,
       `select u.* from sessions s join users u on u.id = s.user_id
-        where s.id = ? and s.user_id = ? and s.revoked_at is null and s.expires_at > now()`,
+        where s.id = $1 and s.user_id = $2 and s.revoked_at is null and s.expires_at > now()`,
       [sessionId, userId],
     );
     return row ? em.map(User, row) : null;

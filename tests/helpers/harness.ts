@@ -31,11 +31,12 @@ export class TestApp {
   private dropDatabase?: () => Promise<void>;
   private dataDir = mkdtempSync(join(tmpdir(), 'clara-test-'));
 
-  constructor(readonly database: DatabaseKind, readonly env: Record<string, string> = {}) {}
+  /** `sharing`: a started TestApp whose database this one uses too (a second instance of the service). */
+  constructor(readonly database: DatabaseKind, readonly env: Record<string, string> = {}, private readonly sharing?: TestApp) {}
 
   async start(): Promise<this> {
     await this.mailbox.start();
-    const db = await createTestDatabase(this.database);
+    const db = this.sharing ? { url: this.sharing.databaseUrl, drop: undefined } : await createTestDatabase(this.database);
     this.dropDatabase = db.drop;
     this.databaseUrl = db.url;
     this.config = loadConfig({

@@ -141,7 +141,10 @@ async function seed(databaseUrl: string, service: string): Promise<{ userId: str
      from generate_series(1, $2::int) g`;
   await db.query(insertTransactions.replace('%USER%', `'user_' || md5('u' || (1 + g % ${SEED_USERS}))`), ['o', SEED_TRANSACTIONS - OWN_TRANSACTIONS]);
   await db.query(insertTransactions.replace('%USER%', '$3'), ['m', OWN_TRANSACTIONS, userId]);
-  await db.query('analyze');
+  // Settle the bulk insert before measuring: fresh statistics, and the checkpoint it triggers does not land
+  // in the first scenario.
+  await db.query('vacuum analyze');
+  await db.query('checkpoint').catch(() => undefined);
   const { rows } = await db.query('select created_at, id from transactions where user_id = $1 order by created_at desc, id desc offset $2 limit 1', [userId, DEEP_OFFSET]);
   const deepCursor = Buffer.from(`${new Date(rows[0].created_at).toISOString()}|${rows[0].id}`).toString('base64url');
   await db.end();
@@ -268,6 +271,14 @@ async function main(): Promise<void> {
 
 function stopAll(): void {
   for (const child of children) child.kill('SIGTERM');
+}
+
+// Interrupted: the service, baseline and peers stop too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    stopAll();
+    process.exit(130);
+  });
 }
 
 main()

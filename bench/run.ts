@@ -17,6 +17,8 @@ const ROOT = join(__dirname, '..', '..');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+/** Slices of each scenario, each after a slice of the raw baseline (see measure). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const SEED_USERS = Number(process.env.BENCH_USERS ?? 2000);
 const SEED_TRANSACTIONS = Number(process.env.BENCH_TRANSACTIONS ?? 100_000);
 /** The user the scenarios act as has this many of the seeded transactions; the deep pages start halfway. */
@@ -38,7 +40,7 @@ interface Scenario {
   compareWith?: string;
 }
 
-interface Measured { name: string; rps: number; cpuMicrosPerRequest: number | null; cpuRatioToRaw: number | null; p50: number; p99: number; non2xx: number; errors: number; ratioToRaw: number; ratioToPeer?: number; peer?: string; rssMiB: number | null }
+interface Measured { name: string; rps: number; rawRpsPaired: number; cpuMicrosPerRequest: number | null; cpuRatioToRaw: number | null; p50: number; p99: number; non2xx: number; errors: number; ratioToRaw: number; ratioToPeer?: number; peer?: string; rssMiB: number | null }
 
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret';
 /** Process id of each target, for its memory (RSS) after each scenario. */
@@ -154,21 +156,55 @@ async function seed(databaseUrl: string, service: string): Promise<{ userId: str
   return { userId, userToken, apiKeyToken: `Bearer ${key.data.token}`, email, password, deepCursor };
 }
 
-async function measure(base: string, scenario: Scenario, duration: number, pid: number | undefined): Promise<autocannon.Result & { cpuMicrosPerRequest: number | null }> {
-  const options = {
+interface Sample { rps: number; rawRps: number; p50: number; p99: number; non2xx: number; errors: number; cpuMicrosPerRequest: number | null }
+
+function optionsFor(base: string, scenario: Scenario) {
+  return {
     url: base + scenario.path,
     connections: CONNECTIONS,
     method: scenario.method ?? 'GET',
     headers: { ...(scenario.body ? { 'content-type': 'application/json' } : {}), ...scenario.headers },
     body: scenario.body,
-  };
+  } as const;
+}
+
+/**
+ * A scenario's DURATION is split into ROUNDS slices, each right after an equal slice of the raw baseline
+ * (`pairedWith`): on a machine shared with other work, load that comes and goes then weighs on both sides
+ * of the ratio alike. p50 is the median of the slices' p50, p99 the worst slice's p99.
+ */
+async function measure(base: string, scenario: Scenario, pid: number | undefined, pairedWith?: { base: string; scenario: Scenario }): Promise<Sample> {
+  const options = optionsFor(base, scenario);
   await autocannon({ ...options, duration: WARMUP });
-  // The server's CPU time per request: steadier than req/s on a machine shared with other work.
-  const cpuBefore = cpuMicros(pid);
-  const result = await autocannon({ ...options, duration });
-  const cpuAfter = cpuMicros(pid);
-  const cpuMicrosPerRequest = cpuBefore === null || cpuAfter === null ? null : Math.round((cpuAfter - cpuBefore) / result.requests.total);
-  return { ...result, cpuMicrosPerRequest };
+  const rounds = pairedWith ? ROUNDS : 1;
+  const slice = DURATION / rounds;
+  let requests = 0;
+  let rawRequests = 0;
+  let cpu: number | null = 0;
+  const sample = { non2xx: 0, errors: 0, p50s: [] as number[], p99s: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    if (pairedWith) rawRequests += (await autocannon({ ...optionsFor(pairedWith.base, pairedWith.scenario), duration: slice })).requests.total;
+    // The server's CPU time per request: steadier than req/s when other work shares the machine.
+    const cpuBefore = cpuMicros(pid);
+    const result = await autocannon({ ...options, duration: slice });
+    const cpuAfter = cpuMicros(pid);
+    cpu = cpu === null || cpuBefore === null || cpuAfter === null ? null : cpu + cpuAfter - cpuBefore;
+    requests += result.requests.total;
+    sample.non2xx += result.non2xx;
+    sample.errors += result.errors;
+    sample.p50s.push(result.latency.p50);
+    sample.p99s.push(result.latency.p99);
+  }
+  const median = [...sample.p50s].sort((x, y) => x - y)[Math.floor(sample.p50s.length / 2)];
+  return {
+    rps: requests / DURATION,
+    rawRps: pairedWith ? rawRequests / DURATION : requests / DURATION,
+    p50: median,
+    p99: Math.max(...sample.p99s),
+    non2xx: sample.non2xx,
+    errors: sample.errors,
+    cpuMicrosPerRequest: cpu === null || !requests ? null : Math.round(cpu / requests),
+  };
 }
 
 async function main(): Promise<void> {
@@ -221,26 +257,29 @@ async function main(): Promise<void> {
   ];
 
   const results: Measured[] = [];
-  let rawRps = 0;
   let rawCpu: number | null = null;
   // BENCH_ONLY: a regular expression choosing scenarios (the raw baseline always runs), for quick checks.
   const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : null;
+  const rawScenario = scenarios.find((s) => s.target === 'raw')!;
   for (const scenario of scenarios.filter((s) => s.target === 'raw' || !only || only.test(s.name))) {
-    const result = await measure(services[scenario.target], scenario, DURATION, pids[scenario.target]);
-    const rps = result.requests.average;
-    if (scenario.target === 'raw') [rawRps, rawCpu] = [rps, result.cpuMicrosPerRequest];
+    const isRaw = scenario.target === 'raw';
+    const result = await measure(services[scenario.target], scenario, pids[scenario.target], isRaw ? undefined : { base: services.raw, scenario: rawScenario });
+    const rps = result.rps;
+    if (isRaw) rawCpu = result.cpuMicrosPerRequest;
     const peer = scenario.compareWith ? results.find((r) => r.name === scenario.compareWith) : undefined;
     const row: Measured = {
       name: scenario.name,
       rps: Math.round(rps),
+      rawRpsPaired: Math.round(result.rawRps),
       cpuMicrosPerRequest: result.cpuMicrosPerRequest,
       // The raw baseline's CPU per request over this scenario's: what req/s would be on an otherwise idle core.
       cpuRatioToRaw: rawCpu && result.cpuMicrosPerRequest ? Number((rawCpu / result.cpuMicrosPerRequest).toFixed(3)) : null,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
+      p50: result.p50,
+      p99: result.p99,
       non2xx: result.non2xx,
       errors: result.errors,
-      ratioToRaw: Number((rps / rawRps).toFixed(3)),
+      // Against the raw baseline's slices interleaved with this scenario's (the same minutes of the run).
+      ratioToRaw: Number((rps / result.rawRps).toFixed(3)),
       ...(peer ? { peer: peer.name, ratioToPeer: Number((rps / peer.rps).toFixed(3)) } : {}),
       rssMiB: rssMiB(pids[scenario.target]),
     };
@@ -252,12 +291,13 @@ async function main(): Promise<void> {
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, database: databaseKind, connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, seededUsers: SEED_USERS, seededTransactions: SEED_TRANSACTIONS };
   console.log(`\nClara benchmark — ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, database: ${databaseKind}, ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up`);
   console.log(`argon2id for login: memory ${config.argon2.memoryCost} KiB, time cost ${config.argon2.timeCost}, parallelism ${config.argon2.parallelism}\n`);
-  console.table(results.map((r) => ({ scenario: r.name, 'req/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, 'x raw': r.ratioToRaw, 'CPU µs/req': r.cpuMicrosPerRequest ?? '', 'x raw (CPU)': r.cpuRatioToRaw ?? '', 'x peer': r.ratioToPeer ?? '', 'RSS MiB': r.rssMiB ?? '', 'non-2xx': r.non2xx + r.errors })));
-  const rpsOf = (prefix: string) => results.find((r) => r.name.startsWith(prefix))?.rps;
-  const clara = rpsOf('1. GraphQL user');
+  console.table(results.map((r) => ({ scenario: r.name, 'req/s': r.rps, 'raw req/s (paired)': r.rawRpsPaired, 'p50 ms': r.p50, 'p99 ms': r.p99, 'x raw': r.ratioToRaw, 'CPU µs/req': r.cpuMicrosPerRequest ?? '', 'x raw (CPU)': r.cpuRatioToRaw ?? '', 'x peer': r.ratioToPeer ?? '', 'RSS MiB': r.rssMiB ?? '', 'non-2xx': r.non2xx + r.errors })));
+  // Peers through their ratios to raw: each was measured against the baseline's own slices.
+  const ratioOf = (prefix: string) => results.find((r) => r.name.startsWith(prefix))?.ratioToRaw;
+  const clara = ratioOf('1. GraphQL user');
   for (const [label, prefix] of [['GraphQL Yoga', 'peer: GraphQL Yoga'], ['Mercurius + graphql-jit', 'peer: Mercurius']]) {
-    const peerRps = rpsOf(prefix);
-    if (clara && peerRps) console.log(`Clara GraphQL user / ${label}: ${(clara / peerRps).toFixed(2)}`);
+    const peerRatio = ratioOf(prefix);
+    if (clara && peerRatio) console.log(`Clara GraphQL user / ${label}: ${(clara / peerRatio).toFixed(2)}`);
   }
   const file = join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}-${process.env.DATABASE_URL ? 'postgresql' : 'embedded'}.json`);
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });

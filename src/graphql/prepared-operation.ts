@@ -27,11 +27,24 @@ export function prepareOperation(schema: GraphQLSchema, source: string, label: s
   return {
     readOnly: operation === 'query',
     async run(contextValue, variableValues) {
-      const result = await runCompiled(contextValue, variableValues);
+      const result = await runCompiled(contextValue, withoutUndefined(variableValues) as Record<string, unknown>);
       if (result.errors?.length) throw asDomainError(result.errors[0], contextValue);
       return (result.data as Record<string, unknown>)[rootField];
     },
   };
+}
+
+/**
+ * The adapters build variables in code, where a field left out is often `undefined`. GraphQL (and JSON) know
+ * only absent or null; graphql-js drops such fields, graphql-jit reads them as null. Dropped here, so an
+ * omitted REST field stays "not given" rather than "set to null".
+ */
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const kept: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) if (field !== undefined) kept[key] = withoutUndefined(field);
+  return kept;
 }
 
 function rootFieldOf(document: DocumentNode, label: string): { operation: OperationTypeNode; rootField: string } {

@@ -49,7 +49,7 @@ for (const db of testDatabases()) {
       SSE_MAX_STREAMS: String(SSE_TOTAL),
       // Tasks stay queued, so their streams stay open for as long as a test needs.
       AGENT_WORKER_IN_PROCESS: 'false',
-    }, pino({ level: 'info' }, logs));
+    }, { log: pino({ level: 'info' }, logs) });
     before(() => t.start());
     after(() => t.stop());
 

@@ -3,7 +3,8 @@ import { User } from '../accounts/user.entity';
 import type { RateTier } from '../core/config';
 import { badRequest, DomainError, notFound } from '../core/errors';
 import { isId } from '../core/ids';
-import { decodeKeysetCursor, encodeKeysetCursor, pageOffset, pageSize } from '../core/paging';
+import { decodeKeysetCursor, pageOffset, pageSize } from '../core/paging';
+import { rawQuery } from '../database/shared-pool';
 import { creditsToCents } from './rates';
 import { Transaction, type TransactionKind, type TransactionType } from './transaction.entity';
 
@@ -20,8 +21,11 @@ export interface BalanceChange {
 export interface SpendOptions { kind: 'analysis'; reference: string; description?: string }
 export interface RefundOptions { reference: string; description?: string }
 
+/** A ledger row as a page shows it: Transaction's fields, read-only, never managed by the ORM. */
+export type TransactionRow = Pick<Transaction, 'id' | 'type' | 'kind' | 'description' | 'valueInCredits' | 'fiatCents' | 'balanceAfter' | 'reference' | 'createdAt' | 'updatedAt' | 'userId' | 'valueInFiat'>;
+
 export interface TransactionPage {
-  transactions: Transaction[];
+  transactions: TransactionRow[];
   hasNextPage: boolean;
 }
 
@@ -123,27 +127,13 @@ export class CreditsService {
   async listByOffset(em: EntityManager, userId: string, options: { limit?: number | null; offset?: number | null; type?: TransactionType | null }): Promise<TransactionPage> {
     const limit = pageSize(options.limit);
     const offset = pageOffset(options.offset);
-    const rows = await em.find(Transaction, { user: userId, ...(options.type ? { type: options.type } : {}) }, {
-      orderBy: { createdAt: 'desc', id: 'desc' },
-      limit: limit + 1,
-      offset,
-      // A page is only read: skipping the identity map saves registering every row with the unit of work.
-      disableIdentityMap: true,
-    });
-    return { transactions: rows.slice(0, limit), hasNextPage: rows.length > limit };
+    return readPage(em, userId, options.type, null, limit, offset);
   }
 
   /** Newest first, after a cursor: a keyset read on (user_id, created_at desc, id desc), as fast deep as shallow. */
   async listAfter(em: EntityManager, userId: string, options: { first?: number | null; after?: string | null; type?: TransactionType | null }): Promise<TransactionPage> {
     const limit = pageSize(options.first);
-    const qb = em.createQueryBuilder(Transaction, 't').select('*').where({ user: userId });
-    if (options.type) qb.andWhere({ type: options.type });
-    if (options.after) {
-      const { createdAt, id } = decodeCursor(options.after);
-      qb.andWhere('(t.created_at, t.id) < (?, ?)', [createdAt, id]);
-    }
-    const rows = await qb.orderBy({ createdAt: 'desc', id: 'desc' }).limit(limit + 1).getResultList();
-    return { transactions: rows.slice(0, limit), hasNextPage: rows.length > limit };
+    return readPage(em, userId, options.type, options.after ? decodeCursor(options.after) : null, limit, 0);
   }
 
   async get(em: EntityManager, userId: string, transactionId: string): Promise<Transaction> {
@@ -153,8 +143,44 @@ export class CreditsService {
   }
 }
 
-export function encodeCursor(transaction: Transaction): string {
-  return encodeKeysetCursor(transaction);
+/**
+ * One page of a user's ledger, newest first (the page indexes serve every variant in order). A page is only
+ * read: one hand-written query on a raw pool connection and unmanaged objects, no ORM query building or
+ * entity hydration, which cost many times the query.
+ */
+async function readPage(em: EntityManager, userId: string, type: TransactionType | null | undefined, after: { createdAt: Date; id: string } | null, limit: number, offset: number): Promise<TransactionPage> {
+  const values: unknown[] = [userId];
+  let where = 'user_id = $1';
+  if (type) where += ` and type = $${values.push(type)}`;
+  if (after) where += ` and (created_at, id) < ($${values.push(after.createdAt)}, $${values.push(after.id)})`;
+  const { rows } = await rawQuery<Record<string, any>>(
+    em,
+    `select id, user_id, type, kind, description, value_in_credits, fiat_cents, balance_after, reference, created_at, updated_at
+       from transactions where ${where} order by created_at desc, id desc limit $${values.push(limit + 1)} offset $${values.push(offset)}`,
+    values,
+  );
+  const transactions = rows.slice(0, limit).map((row) =>
+    // An instance of the class (type-graphql reads getter fields only from one) that the ORM never sees.
+    Object.assign(Object.create(Transaction.prototype) as TransactionRow, {
+      id: row.id,
+      user: { id: row.user_id },
+      type: row.type,
+      kind: row.kind,
+      description: row.description,
+      valueInCredits: row.value_in_credits,
+      fiatCents: row.fiat_cents,
+      balanceAfter: row.balance_after,
+      reference: row.reference,
+      // The ORM's pool reads timestamps as text (its own conversion does what this does).
+      createdAt: new Date(row.created_at),
+      updatedAt: new Date(row.updated_at),
+    }),
+  );
+  return { transactions, hasNextPage: rows.length > limit };
+}
+
+export function encodeCursor(transaction: Pick<Transaction, 'createdAt' | 'id'>): string {
+  return Buffer.from(`${transaction.createdAt.toISOString()}|${transaction.id}`).toString('base64url');
 }
 
 const decodeCursor = (cursor: string) => decodeKeysetCursor(cursor, 'transaction');

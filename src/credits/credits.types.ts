@@ -1,5 +1,6 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 import { PageInfo } from '../graphql/pagination';
+import type { TransactionRow } from './credits.service';
 import { Transaction } from './transaction.entity';
 
 @ObjectType('RateTier', { description: 'Amounts between the limits (USD, inclusive) buy `rate` credits per USD.' })
@@ -25,7 +26,7 @@ export class BillingPortal {
 @ObjectType()
 export class TransactionEdge {
   @Field() cursor!: string;
-  @Field(() => Transaction) node!: Transaction;
+  @Field(() => Transaction) node!: TransactionRow;
 }
 
 @ObjectType({ description: 'Your transactions, newest first.' })

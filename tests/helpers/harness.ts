@@ -32,12 +32,19 @@ export class TestApp {
   private dropDatabase?: () => Promise<void>;
   private dataDir = mkdtempSync(join(tmpdir(), 'clara-test-'));
 
-  /** `log` receives the service's logs (silent by default), e.g. to check what a request logs. */
-  constructor(readonly database: DatabaseKind, readonly env: Record<string, string> = {}, readonly log?: Logger) {}
+  /**
+   * `options.log` receives the service's logs (silent by default), e.g. to check what a request logs;
+   * `options.sharing`: a started TestApp whose database this one uses too (a second instance of the service).
+   */
+  constructor(
+    readonly database: DatabaseKind,
+    readonly env: Record<string, string> = {},
+    private readonly options: { log?: Logger; sharing?: TestApp } = {},
+  ) {}
 
   async start(): Promise<this> {
     await this.mailbox.start();
-    const db = await createTestDatabase(this.database);
+    const db = this.options.sharing ? { url: this.options.sharing.databaseUrl, drop: undefined } : await createTestDatabase(this.database);
     this.dropDatabase = db.drop;
     this.databaseUrl = db.url;
     this.config = loadConfig({
@@ -61,7 +68,7 @@ export class TestApp {
     });
     this.orm = await openDatabase(db.url, this.database === 'embedded' ? EMBEDDED_POOL_SIZE : 10);
     await migrate(this.orm);
-    this.app = await buildApp(this.config, this.orm, this.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+    this.app = await buildApp(this.config, this.orm, this.options.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
     const address = await this.app.http.listen({ host: '127.0.0.1', port: 0 });
     this.baseUrl = address;
     return this;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,6 +19,8 @@ const ROOT = join(__dirname, '..', '..');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+/** Slices of each scenario, each after a slice of the raw baseline (see measure). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const SEED_USERS = Number(process.env.BENCH_USERS ?? 2000);
 const SEED_TRANSACTIONS = Number(process.env.BENCH_TRANSACTIONS ?? 100_000);
 /** The user the scenarios act as has this many of the seeded transactions; the deep pages start halfway. */
@@ -35,7 +37,7 @@ const children: ChildProcess[] = [];
 
 interface Scenario {
   name: string;
-  target: 'raw' | 'service' | 'service-no-limiter' | 'service-redis-limiter';
+  target: 'raw' | 'service' | 'service-no-limiter' | 'service-redis-limiter' | 'yoga' | 'mercurius';
   method?: 'GET' | 'POST';
   path: string;
   headers?: Record<string, string>;
@@ -44,10 +46,36 @@ interface Scenario {
   compareWith?: string;
 }
 
-interface Measured { name: string; rps: number; p50: number; p99: number; non2xx: number; errors: number; ratioToRaw: number; ratioToPeer?: number; peer?: string }
+interface Measured { name: string; rps: number; rawRpsPaired: number; cpuMicrosPerRequest: number | null; cpuRatioToRaw: number | null; p50: number; p99: number; non2xx: number; errors: number; ratioToRaw: number; ratioToPeer?: number; peer?: string; rssMiB: number | null }
 
-function start(script: string, env: Record<string, string>, readyLine?: RegExp): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+/** Process id of each target, for its memory (RSS) after each scenario. */
+const pids: Record<string, number | undefined> = {};
+
+/** CPU time (user + system) a process has used, in microseconds, from /proc (Linux); null elsewhere. */
+function cpuMicros(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime (fields 14 and 15 of stat) in clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return null;
+  }
+}
+
+/** Resident memory of a process, from /proc (Linux); null elsewhere. */
+function rssMiB(pid: number | undefined): number | null {
+  try {
+    const kib = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    return Number.isFinite(kib) ? Math.round(kib / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+function start(script: string, env: Record<string, string>, readyLine?: RegExp, args: string[] = []): Promise<{ child: ChildProcess; line: string }> {
+  // BENCH_PROFILE_DIR: the service writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+  const profile = script === 'src/main.js' && process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, join(ROOT, 'dist', script), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     if (!readyLine) return resolve({ child, line: '' });
@@ -59,8 +87,8 @@ function start(script: string, env: Record<string, string>, readyLine?: RegExp):
   });
 }
 
-async function startService(port: number, databaseUrl: string, extra: Record<string, string> = {}): Promise<string> {
-  await start('src/main.js', {
+async function startService(target: string, port: number, databaseUrl: string, extra: Record<string, string> = {}): Promise<string> {
+  const { child } = await start('src/main.js', {
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
     PORT: String(port),
@@ -79,6 +107,7 @@ async function startService(port: number, databaseUrl: string, extra: Record<str
     AUTH_RATE_LIMIT_PER_IP_PER_MINUTE: '100000000',
     ...extra,
   });
+  pids[target] = child.pid;
   const base = `http://127.0.0.1:${port}`;
   for (let waited = 0; waited < 120_000; waited += 250) {
     if (await fetch(`${base}/api/v1/health`).then((r) => r.ok, () => false)) return base;
@@ -121,7 +150,10 @@ async function seed(databaseUrl: string, service: string): Promise<{ userId: str
      from generate_series(1, $2::int) g`;
   await db.query(insertTransactions.replace('%USER%', `'user_' || md5('u' || (1 + g % ${SEED_USERS}))`), ['o', SEED_TRANSACTIONS - OWN_TRANSACTIONS]);
   await db.query(insertTransactions.replace('%USER%', '$3'), ['m', OWN_TRANSACTIONS, userId]);
-  await db.query('analyze');
+  // Settle the bulk insert before measuring: fresh statistics, and the checkpoint it triggers does not land
+  // in the first scenario.
+  await db.query('vacuum analyze');
+  await db.query('checkpoint').catch(() => undefined);
   const { rows } = await db.query('select created_at, id from transactions where user_id = $1 order by created_at desc, id desc offset $2 limit 1', [userId, DEEP_OFFSET]);
   const deepCursor = Buffer.from(`${new Date(rows[0].created_at).toISOString()}|${rows[0].id}`).toString('base64url');
   await db.end();
@@ -131,16 +163,55 @@ async function seed(databaseUrl: string, service: string): Promise<{ userId: str
   return { userId, userToken, apiKeyToken: `Bearer ${key.data.token}`, email, password, deepCursor };
 }
 
-async function measure(base: string, scenario: Scenario, duration: number): Promise<autocannon.Result> {
-  const options = {
+interface Sample { rps: number; rawRps: number; p50: number; p99: number; non2xx: number; errors: number; cpuMicrosPerRequest: number | null }
+
+function optionsFor(base: string, scenario: Scenario) {
+  return {
     url: base + scenario.path,
     connections: CONNECTIONS,
     method: scenario.method ?? 'GET',
     headers: { ...(scenario.body ? { 'content-type': 'application/json' } : {}), ...scenario.headers },
     body: scenario.body,
-  };
+  } as const;
+}
+
+/**
+ * A scenario's DURATION is split into ROUNDS slices, each right after an equal slice of the raw baseline
+ * (`pairedWith`): on a machine shared with other work, load that comes and goes then weighs on both sides
+ * of the ratio alike. p50 is the median of the slices' p50, p99 the worst slice's p99.
+ */
+async function measure(base: string, scenario: Scenario, pid: number | undefined, pairedWith?: { base: string; scenario: Scenario }): Promise<Sample> {
+  const options = optionsFor(base, scenario);
   await autocannon({ ...options, duration: WARMUP });
-  return autocannon({ ...options, duration });
+  const rounds = pairedWith ? ROUNDS : 1;
+  const slice = DURATION / rounds;
+  let requests = 0;
+  let rawRequests = 0;
+  let cpu: number | null = 0;
+  const sample = { non2xx: 0, errors: 0, p50s: [] as number[], p99s: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    if (pairedWith) rawRequests += (await autocannon({ ...optionsFor(pairedWith.base, pairedWith.scenario), duration: slice })).requests.total;
+    // The server's CPU time per request: steadier than req/s when other work shares the machine.
+    const cpuBefore = cpuMicros(pid);
+    const result = await autocannon({ ...options, duration: slice });
+    const cpuAfter = cpuMicros(pid);
+    cpu = cpu === null || cpuBefore === null || cpuAfter === null ? null : cpu + cpuAfter - cpuBefore;
+    requests += result.requests.total;
+    sample.non2xx += result.non2xx;
+    sample.errors += result.errors;
+    sample.p50s.push(result.latency.p50);
+    sample.p99s.push(result.latency.p99);
+  }
+  const median = [...sample.p50s].sort((x, y) => x - y)[Math.floor(sample.p50s.length / 2)];
+  return {
+    rps: requests / DURATION,
+    rawRps: pairedWith ? rawRequests / DURATION : requests / DURATION,
+    p50: median,
+    p99: Math.max(...sample.p99s),
+    non2xx: sample.non2xx,
+    errors: sample.errors,
+    cpuMicrosPerRequest: cpu === null || !requests ? null : Math.round(cpu / requests),
+  };
 }
 
 async function main(): Promise<void> {
@@ -149,13 +220,18 @@ async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL ?? (await start('bench/embedded-db-server.js', {}, /^postgres/)).line.trim();
   await mailSink.start(); // the bench user's activation mail
   const services = {
-    service: await startService(4101, databaseUrl),
-    'service-no-limiter': await startService(4102, databaseUrl, { RATE_LIMIT_PER_SECOND: '0' }),
-    'service-redis-limiter': process.env.BENCH_REDIS_URL ? await startService(4103, databaseUrl, { REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_KEY_PREFIX: `bench${Date.now()}` }) : '',
-    raw: '',
+    service: await startService('service', 4101, databaseUrl),
+    'service-no-limiter': await startService('service-no-limiter', 4102, databaseUrl, { RATE_LIMIT_PER_SECOND: '0' }),
+    'service-redis-limiter': process.env.BENCH_REDIS_URL ? await startService('service-redis-limiter', 4103, databaseUrl, { REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_KEY_PREFIX: `bench${Date.now()}` }) : '',
+    raw: 'http://127.0.0.1:4100',
+    yoga: 'http://127.0.0.1:4104',
+    mercurius: 'http://127.0.0.1:4105',
   };
-  await start('bench/raw-baseline.js', { DATABASE_URL: databaseUrl, PORT: '4100', DATABASE_POOL_MAX: POOL }, /^ready/);
-  services.raw = 'http://127.0.0.1:4100';
+  pids.raw = (await start('bench/raw-baseline.js', { DATABASE_URL: databaseUrl, PORT: '4100', DATABASE_POOL_MAX: POOL }, /^ready/)).child.pid;
+  // The peers: the same authenticated read on GraphQL Yoga and on Mercurius + graphql-jit (bench/peer-server.ts).
+  const peerEnv = { DATABASE_URL: databaseUrl, DATABASE_POOL_MAX: POOL, JWT_SECRET };
+  pids.yoga = (await start('bench/peer-server.js', { ...peerEnv, PORT: '4104' }, /^ready/, ['yoga'])).child.pid;
+  pids.mercurius = (await start('bench/peer-server.js', { ...peerEnv, PORT: '4105' }, /^ready/, ['mercurius'])).child.pid;
   const seeded = await seed(databaseUrl, services.service);
   const gql = (query: string) => JSON.stringify({ query });
   const page = (after: string | null) =>
@@ -168,6 +244,9 @@ async function main(): Promise<void> {
   const scenarios: Scenario[] = [
     { name: 'raw baseline: Fastify + pg, one row by primary key', target: 'raw', path: `/users/${seeded.userId}` },
     { name: '1. GraphQL user (user token)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: me },
+    { name: '1b. GraphQL me (user token)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: gql('{ me { id email firstName lastName credits isActive isDarkMode createdAt updatedAt } }') },
+    { name: 'peer: GraphQL Yoga, same user read', target: 'yoga', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: me },
+    { name: 'peer: Mercurius + graphql-jit, same user read', target: 'mercurius', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: me },
     { name: '2. REST GET /users/{id} (user token)', target: 'service', path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.userToken }, compareWith: '1. GraphQL user (user token)' },
     { name: '3a. GraphQL user (API key)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.apiKeyToken }, body: me },
     { name: '3b. REST GET /users/{id} (API key)', target: 'service', path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.apiKeyToken }, compareWith: '3a. GraphQL user (API key)' },
@@ -186,21 +265,31 @@ async function main(): Promise<void> {
   ];
 
   const results: Measured[] = [];
-  let rawRps = 0;
-  for (const scenario of scenarios) {
-    const result = await measure(services[scenario.target], scenario, DURATION);
-    const rps = result.requests.average;
-    if (scenario.target === 'raw') rawRps = rps;
+  let rawCpu: number | null = null;
+  // BENCH_ONLY: a regular expression choosing scenarios (the raw baseline always runs), for quick checks.
+  const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : null;
+  const rawScenario = scenarios.find((s) => s.target === 'raw')!;
+  for (const scenario of scenarios.filter((s) => s.target === 'raw' || !only || only.test(s.name))) {
+    const isRaw = scenario.target === 'raw';
+    const result = await measure(services[scenario.target], scenario, pids[scenario.target], isRaw ? undefined : { base: services.raw, scenario: rawScenario });
+    const rps = result.rps;
+    if (isRaw) rawCpu = result.cpuMicrosPerRequest;
     const peer = scenario.compareWith ? results.find((r) => r.name === scenario.compareWith) : undefined;
     const row: Measured = {
       name: scenario.name,
       rps: Math.round(rps),
-      p50: result.latency.p50,
-      p99: result.latency.p99,
+      rawRpsPaired: Math.round(result.rawRps),
+      cpuMicrosPerRequest: result.cpuMicrosPerRequest,
+      // The raw baseline's CPU per request over this scenario's: what req/s would be on an otherwise idle core.
+      cpuRatioToRaw: rawCpu && result.cpuMicrosPerRequest ? Number((rawCpu / result.cpuMicrosPerRequest).toFixed(3)) : null,
+      p50: result.p50,
+      p99: result.p99,
       non2xx: result.non2xx,
       errors: result.errors,
-      ratioToRaw: Number((rps / rawRps).toFixed(3)),
+      // Against the raw baseline's slices interleaved with this scenario's (the same minutes of the run).
+      ratioToRaw: Number((rps / result.rawRps).toFixed(3)),
       ...(peer ? { peer: peer.name, ratioToPeer: Number((rps / peer.rps).toFixed(3)) } : {}),
+      rssMiB: rssMiB(pids[scenario.target]),
     };
     results.push(row);
     process.stderr.write(`${row.name}: ${row.rps} req/s\n`);
@@ -210,7 +299,14 @@ async function main(): Promise<void> {
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, database: databaseKind, connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, seededUsers: SEED_USERS, seededTransactions: SEED_TRANSACTIONS };
   console.log(`\nClara benchmark — ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, database: ${databaseKind}, ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up`);
   console.log(`argon2id for login: memory ${config.argon2.memoryCost} KiB, time cost ${config.argon2.timeCost}, parallelism ${config.argon2.parallelism}\n`);
-  console.table(results.map((r) => ({ scenario: r.name, 'req/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, 'x raw': r.ratioToRaw, 'x peer': r.ratioToPeer ?? '', 'non-2xx': r.non2xx + r.errors })));
+  console.table(results.map((r) => ({ scenario: r.name, 'req/s': r.rps, 'raw req/s (paired)': r.rawRpsPaired, 'p50 ms': r.p50, 'p99 ms': r.p99, 'x raw': r.ratioToRaw, 'CPU µs/req': r.cpuMicrosPerRequest ?? '', 'x raw (CPU)': r.cpuRatioToRaw ?? '', 'x peer': r.ratioToPeer ?? '', 'RSS MiB': r.rssMiB ?? '', 'non-2xx': r.non2xx + r.errors })));
+  // Peers through their ratios to raw: each was measured against the baseline's own slices.
+  const ratioOf = (prefix: string) => results.find((r) => r.name.startsWith(prefix))?.ratioToRaw;
+  const clara = ratioOf('1. GraphQL user');
+  for (const [label, prefix] of [['GraphQL Yoga', 'peer: GraphQL Yoga'], ['Mercurius + graphql-jit', 'peer: Mercurius']]) {
+    const peerRatio = ratioOf(prefix);
+    if (clara && peerRatio) console.log(`Clara GraphQL user / ${label}: ${(clara / peerRatio).toFixed(2)}`);
+  }
   const file = join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}-${process.env.DATABASE_URL ? 'postgresql' : 'embedded'}.json`);
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, argon2: config.argon2, results }, null, 2));
@@ -224,6 +320,14 @@ async function main(): Promise<void> {
 function stopAll(): void {
   for (const child of children) child.kill('SIGTERM');
   if (mailSink.port) void mailSink.close();
+}
+
+// Interrupted: the service, baseline and peers stop too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    stopAll();
+    process.exit(130);
+  });
 }
 
 main()

@@ -18,6 +18,7 @@ import type { SecurityNotices } from '../security-log/security-notices';
 import { Session } from './session.entity';
 import type { SessionsService } from './sessions.service';
 import type { TwoFactorService } from './two-factor.service';
+import { rawQuery } from '../database/shared-pool';
 import { User } from './user.entity';
 
 export interface SignedIn { user: User; token: string }
@@ -146,11 +147,13 @@ export class AccountsService {
 
   /** The session a user token names, if it is still live; one query, used on every authenticated request. */
   async authenticateSession(em: EntityManager, userId: string, sessionId: string): Promise<User | null> {
-    // The hottest query of the service (every request with a user token): one indexed join, hand-written
-    // because the ORM's query building cost more than the query itself; the row still becomes a managed entity.
-    const [row] = await em.getConnection().execute(
+    // The hottest query of the service (every request with a user token): one indexed join on a raw pool
+    // connection, because the ORM's and knex's layers cost more than the query itself. Read on every
+    // request, never cached: a logout on any instance is refused on the next request everywhere.
+    const { rows: [row] } = await rawQuery(
+      em,
       `select u.*, ${this.deps.sessions.touchDueSql} as session_touch_due from sessions s join users u on u.id = s.user_id
-        where s.id = ? and s.user_id = ? and s.revoked_at is null and s.expires_at > now()`,
+        where s.id = $1 and s.user_id = $2 and s.revoked_at is null and s.expires_at > now()`,
       [sessionId, userId],
     );
     if (row?.session_touch_due) await this.deps.sessions.touch(em, sessionId);

@@ -5,6 +5,7 @@ import type { RequestOrigin } from '../security-log/request-origin';
 import type { SecurityEventDetail } from '../security-log/security-event.entity';
 import type { SecurityLog } from '../security-log/security-log.service';
 import type { SecurityNotices } from '../security-log/security-notices';
+import { rawQuery } from '../database/shared-pool';
 import { ApiKey } from './api-key.entity';
 
 export interface ApiKeyView { id: string; token: string; createdAt: Date; updatedAt: Date }
@@ -41,7 +42,7 @@ export class ApiKeysService {
   /** The user an API key token acts for, or null when the key was reset or never existed. */
   async authenticate(em: EntityManager, userId: string, apiKeyId: string): Promise<User | null> {
     // On every API-key request: one indexed join, hand-written like AccountsService.authenticateSession.
-    const [row] = await em.getConnection().execute('select u.* from api_keys k join users u on u.id = k.user_id where k.id = ? and k.user_id = ?', [apiKeyId, userId]);
+    const { rows: [row] } = await rawQuery(em, 'select u.* from api_keys k join users u on u.id = k.user_id where k.id = $1 and k.user_id = $2', [apiKeyId, userId]);
     return row ? em.map(User, row) : null;
   }
 

@@ -12,10 +12,21 @@ export interface ApiKeyTokenClaims { sub: string; role: 'api_key'; jti: string }
  * `alg: none` or a token signed with another key fails verification.
  */
 export class TokenService {
+  /**
+   * Tokens already verified, with their claims: every request carries one, and checking the signature is
+   * the costliest step of reading it. Holds only what the token itself proves (never whether its session
+   * or key is still live, which is read from the database on each request); bounded, oldest out first.
+   */
+  private readonly verified = new Map<string, { claims: UserTokenClaims | ApiKeyTokenClaims; expiresAtMs: number }>();
+
   /** A KeyObject, not a string: jsonwebtoken otherwise tries (and fails) to parse the secret as a public key on every verify. */
   private readonly secret: KeyObject;
 
-  constructor(secret: string) {
+  constructor(
+    secret: string,
+    private readonly maxVerified = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {
     this.secret = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
@@ -33,17 +44,30 @@ export class TokenService {
 
   /** Returns the claims of a valid token, or null for anything forged, expired, malformed or of an unknown kind. */
   read(token: string): UserTokenClaims | ApiKeyTokenClaims | null {
+    const known = this.verified.get(token);
+    // jsonwebtoken's rule: expired once the current second reaches `exp`.
+    if (known && Math.floor(this.now() / 1000) * 1000 < known.expiresAtMs) return known.claims;
+    if (known) this.verified.delete(token);
+    const verified = this.verify(token);
+    if (!verified) return null;
+    if (this.verified.size >= this.maxVerified) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, verified);
+    return verified.claims;
+  }
+
+  private verify(token: string): { claims: UserTokenClaims | ApiKeyTokenClaims; expiresAtMs: number } | null {
     const prefix = token.startsWith(USER_TOKEN_PREFIX) ? 'user' : token.startsWith(API_KEY_TOKEN_PREFIX) ? 'api_key' : null;
     if (!prefix) return null;
     const raw = token.slice(prefix === 'user' ? USER_TOKEN_PREFIX.length : API_KEY_TOKEN_PREFIX.length);
     let claims: jwt.JwtPayload | string;
     try {
-      claims = jwt.verify(raw, this.secret, { algorithms: ['HS256'] });
+      claims = jwt.verify(raw, this.secret, { algorithms: ['HS256'], clockTimestamp: Math.floor(this.now() / 1000) });
     } catch {
       return null;
     }
     if (typeof claims !== 'object' || typeof claims.sub !== 'string' || claims.role !== prefix) return null;
-    if (prefix === 'user') return typeof claims.sid === 'string' ? { sub: claims.sub, role: 'user', sid: claims.sid } : null;
-    return typeof claims.jti === 'string' ? { sub: claims.sub, role: 'api_key', jti: claims.jti } : null;
+    const expiresAtMs = typeof claims.exp === 'number' ? claims.exp * 1000 : Infinity;
+    if (prefix === 'user') return typeof claims.sid === 'string' ? { claims: { sub: claims.sub, role: 'user', sid: claims.sid }, expiresAtMs } : null;
+    return typeof claims.jti === 'string' ? { claims: { sub: claims.sub, role: 'api_key', jti: claims.jti }, expiresAtMs } : null;
   }
 }

@@ -75,5 +75,7 @@ function asHttpError(error: DomainError): GraphQLError {
     headers.set('retry-after', String(error.data?.retry_after_seconds));
     for (const [name, value] of rateLimitHeaders(error.budget)) headers.set(name, value);
   }
-  return new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: { status: error.status, headers } } });
+  // Apollo reads a HeaderMap here; graphql-yoga's typings (the bench peer) declare a plain record for the same key.
+  const extensions = { code: error.code, http: { status: error.status, headers } } as unknown as Record<string, unknown>;
+  return new GraphQLError(error.message, { originalError: error, extensions });
 }

@@ -1,11 +1,12 @@
-import { execute, parse, validate, type DocumentNode, type FieldNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
+import { parse, validate, type DocumentNode, type FieldNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
 import { DomainError } from '../core/errors';
+import { CompiledExecution } from './compiled-execution';
 import type { Context } from './context';
 import { analyzeOperation } from './cost';
 
 /**
  * A GraphQL document the adapters (REST, MCP) run on a caller's behalf: parsed and validated once at
- * startup, so a typo fails the boot instead of a request, and executed against the same
+ * startup (and compiled), so a typo fails the boot instead of a request, and executed against the same
  * permission-wrapped schema as /graphql. One path for every adapter: same rules, same errors.
  */
 export interface PreparedOperation {
@@ -26,17 +27,32 @@ export function prepareOperation(schema: GraphQLSchema, source: string, label: s
   const problems = validate(schema, document);
   if (problems.length) throw new Error(`${label}: ${problems.map((p) => p.message).join('; ')}`);
   const { operation, rootField } = rootFieldsOf(document, label);
+  // Fixed documents are compiled at startup (graphql-jit), through the same permission-wrapped resolvers.
+  const runCompiled = new CompiledExecution(schema).compile(document);
 
   return {
     readOnly: operation === 'query',
     cost: (variables) => analyzeOperation(schema, document, undefined, variables).cost,
     async run(contextValue, variableValues) {
-      const result = await execute({ schema, document, contextValue: { ...contextValue, throwUserErrors: true }, variableValues });
+      const result = await runCompiled({ ...contextValue, throwUserErrors: true }, withoutUndefined(variableValues) as Record<string, unknown>);
       if (result.errors?.length) throw asDomainError(result.errors[0], contextValue);
       const data = result.data as Record<string, unknown>;
       return rootField ? data[rootField] : data;
     },
   };
+}
+
+/**
+ * The adapters build variables in code, where a field left out is often `undefined`. GraphQL (and JSON) know
+ * only absent or null; graphql-js drops such fields, graphql-jit reads them as null. Dropped here, so an
+ * omitted REST field stays "not given" rather than "set to null".
+ */
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const kept: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) if (field !== undefined) kept[key] = withoutUndefined(field);
+  return kept;
 }
 
 function rootFieldsOf(document: DocumentNode, label: string): { operation: OperationTypeNode; rootField: string | null } {

@@ -33,19 +33,22 @@ export class TestApp {
   private dropDatabase?: () => Promise<void>;
   private dataDir = mkdtempSync(join(tmpdir(), 'clara-test-'));
 
-  /** With `recordQueries`, every SQL statement the ORM runs (the service's own reads and writes; not pg-boss's). */
+  /** With `options.recordQueries`, every SQL statement the ORM runs (the service's own reads and writes; not pg-boss's). */
   readonly queries: string[] = [];
 
-  /** `options.log` receives the service's logs (silent by default), e.g. to check what a request logs. */
+  /**
+   * `options.log` receives the service's logs (silent by default), e.g. to check what a request logs;
+   * `options.sharing`: a started TestApp whose database this one uses too (a second instance of the service).
+   */
   constructor(
     readonly database: DatabaseKind,
     readonly env: Record<string, string> = {},
-    private readonly options: { recordQueries?: boolean; log?: Logger } = {},
+    private readonly options: { recordQueries?: boolean; log?: Logger; sharing?: TestApp } = {},
   ) {}
 
   async start(): Promise<this> {
     await this.mailbox.start();
-    const db = await createTestDatabase(this.database);
+    const db = this.options.sharing ? { url: this.options.sharing.databaseUrl, drop: undefined } : await createTestDatabase(this.database);
     this.dropDatabase = db.drop;
     this.databaseUrl = db.url;
     this.config = loadConfig({

@@ -34,6 +34,10 @@ const JWT_SECRET = randomBytes(32).toString('base64url');
 const ENCRYPTION_KEY = randomBytes(32).toString('base64url');
 const mailSink = new Mailbox();
 const children: ChildProcess[] = [];
+/** The screen an app opens with (README, "GraphQL: the graph"), one request. */
+const DASHBOARD = `{ viewer { id firstName credits
+  transactions(first: 20) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id type kind valueInCredits valueInFiat { amount currencyCode } createdAt task { id status } } } }
+  tasks(first: 10) { edges { node { id status cost createdAt charge { id valueInCredits } refund { id } report { kind summary findings { kind severity message } } } } } } }`;
 
 interface Scenario {
   name: string;
@@ -236,15 +240,15 @@ async function main(): Promise<void> {
   const gql = (query: string) => JSON.stringify({ query });
   const page = (after: string | null) =>
     JSON.stringify({
-      query: 'query ($u: ID!, $after: String) { transactions(userId: $u, first: 20, after: $after) { edges { node { id type description valueInCredits valueInFiat createdAt } } pageInfo { endCursor hasNextPage } } }',
-      variables: { u: seeded.userId, after },
+      query: 'query ($after: String) { viewer { transactions(first: 20, after: $after) { edges { node { id type description valueInCredits valueInFiat { amount } createdAt } } pageInfo { endCursor hasNextPage } } } }',
+      variables: { after },
     });
   const me = gql('{ user(id: "' + seeded.userId + '") { id email firstName lastName credits isActive isDarkMode createdAt updatedAt } }');
 
   const scenarios: Scenario[] = [
     { name: 'raw baseline: Fastify + pg, one row by primary key', target: 'raw', path: `/users/${seeded.userId}` },
     { name: '1. GraphQL user (user token)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: me },
-    { name: '1b. GraphQL me (user token)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: gql('{ me { id email firstName lastName credits isActive isDarkMode createdAt updatedAt } }') },
+    { name: '1b. GraphQL viewer (user token)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: gql('{ viewer { id email firstName lastName credits isActive isDarkMode createdAt updatedAt } }') },
     { name: 'peer: GraphQL Yoga, same user read', target: 'yoga', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: me },
     { name: 'peer: Mercurius + graphql-jit, same user read', target: 'mercurius', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: me },
     { name: '2. REST GET /users/{id} (user token)', target: 'service', path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.userToken }, compareWith: '1. GraphQL user (user token)' },
@@ -254,13 +258,14 @@ async function main(): Promise<void> {
     { name: `4b. GraphQL transactions, page after row ${DEEP_OFFSET} (cursor)`, target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: page(seeded.deepCursor), compareWith: '4a. GraphQL transactions, first page (cursor)' },
     { name: '4c. REST transactions limit=20 offset=0', target: 'service', path: `/api/v1/users/${seeded.userId}/transactions?limit=20&offset=0`, headers: { authorization: seeded.userToken }, compareWith: '4a. GraphQL transactions, first page (cursor)' },
     { name: `4d. REST transactions limit=20 offset=${DEEP_OFFSET}`, target: 'service', path: `/api/v1/users/${seeded.userId}/transactions?limit=20&offset=${DEEP_OFFSET}`, headers: { authorization: seeded.userToken }, compareWith: '4c. REST transactions limit=20 offset=0' },
-    { name: '5a. GraphQL stripeRate (no database)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: gql('{ stripeRate { lowerLimit upperLimit rate } }') },
+    { name: '5a. GraphQL stripeRate (no database)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: gql('{ stripeRate { lowerLimit { amount } upperLimit { amount } rate } }') },
     { name: '5b. REST GET /stripe/rate', target: 'service', path: '/api/v1/stripe/rate', headers: { authorization: seeded.userToken }, compareWith: '5a. GraphQL stripeRate (no database)' },
     { name: 'limiter off: REST GET /users/{id} (user token)', target: 'service-no-limiter', path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.userToken } },
     { name: 'limiter on (memory): same request', target: 'service', path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.userToken }, compareWith: 'limiter off: REST GET /users/{id} (user token)' },
     ...(services['service-redis-limiter']
       ? [{ name: 'limiter on (Redis): same request', target: 'service-redis-limiter' as const, path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.userToken }, compareWith: 'limiter off: REST GET /users/{id} (user token)' }]
       : []),
+    { name: '7. GraphQL dashboard: viewer, 20 transactions with their task, 10 tasks with charge and report', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: gql(DASHBOARD) },
     { name: '6. REST login with Basic (argon2id)', target: 'service', method: 'POST', path: '/api/v1/auth/session', headers: { authorization: `Basic ${Buffer.from(`${seeded.email}:${seeded.password}`).toString('base64')}` } },
   ];
 

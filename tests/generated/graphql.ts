@@ -23,8 +23,7 @@ export type ErrorCode =
   | 'TOO_MANY_TOKENS'
   | 'TWO_FACTOR_REQUIRED'
   | 'UNAUTHENTICATED'
-  | 'UNAVAILABLE'
-  | 'UNPROCESSABLE';
+  | 'UNAVAILABLE';
 
 export type LoginInput = {
   /** The second-factor code, when 2FA is on. */

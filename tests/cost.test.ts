@@ -25,5 +25,10 @@ describe('operation cost', () => {
     assert.equal(analyzeOperation(schema, document, undefined, { n: 5 }).cost, 2 + 11 + 15 + 11 + 9);
     assert.equal(analyzeOperation(schema, document, undefined, {}).cost, 2 + 11 + 60 + 11 + 9, 'no size: the default page of 20');
     assert.equal(analyzeOperation(schema, parse('{ version }'), undefined).cost, 1, 'at least 1');
+    // nodes: a database read (10) plus an object per id asked for, literal or variable.
+    assert.equal(analyzeOperation(schema, parse('{ nodes(ids: ["a", "b", "c"]) { id } }'), undefined).cost, 11 + 3);
+    const many = parse('query ($ids: [ID!]!) { nodes(ids: $ids) { id } }');
+    assert.equal(analyzeOperation(schema, many, undefined, { ids: Array(100).fill('x') }).cost, 11 + 100);
+    assert.equal(analyzeOperation(schema, many, undefined, { ids: ['x'] }).cost, 11 + 1, 'priced by these variables, not the cached ones');
   });
 });

@@ -73,8 +73,9 @@ export class AccountsService {
     if (existing) await this.deps.sendLimits.consume(existing.id, 'ACTIVATION');
     const passwordHash = await this.deps.passwords.hash(input.password);
     const names = { firstName: input.firstName.trim(), lastName: input.lastName.trim() };
-    // A later sign-up leaves the account as it is until the mailbox owner activates with its code.
-    const user = existing ?? em.create(User, { email, passwordHash, ...names });
+    // A later sign-up leaves the account's password and key as they are until the mailbox owner activates with
+    // a code; it sees its own names, never an earlier sign-up's (activation sets the winning sign-up's names).
+    const user = existing ? Object.assign(existing, names) : em.create(User, { email, passwordHash, ...names });
     if (!existing) this.deps.apiKeys.createFor(em, user);
     const session = this.newSession(em, user, origin);
     const registration = em.create(Registration, { user, session, passwordHash, ...names, createdAccount: !existing });
@@ -210,13 +211,16 @@ export class AccountsService {
     const winner = signUps.find((signUp) => signUp.id === registrationId);
     await em.transactional(async (tx) => {
       const why = { scope: 'others' as const, reason: 'activation' as const };
+      // The names the activating sign-up gave (without one, the first sign-up's): no other sign-up's edits stay.
+      const named = winner ?? signUps.find((signUp) => signUp.createdAccount);
+      if (named) Object.assign(user, { firstName: named.firstName, lastName: named.lastName });
       if (!winner) {
         await this.dropUnprovenCredentials(tx as EntityManager, user, origin);
       } else if (winner.createdAccount) {
         const others = signUps.filter((signUp) => signUp !== winner).map((signUp) => signUp.session.id);
         if (others.length) await this.deps.sessions.revoke(tx as EntityManager, { userId: user.id, sessionIds: others }, why, origin);
       } else {
-        Object.assign(user, { passwordHash: winner.passwordHash, firstName: winner.firstName, lastName: winner.lastName });
+        user.passwordHash = winner.passwordHash;
         await this.deps.sessions.revoke(tx as EntityManager, { userId: user.id, exceptSessionId: winner.session.id }, why, origin);
         await this.deps.apiKeys.reset(tx as EntityManager, user.id, { reason: 'activation', origin });
       }

@@ -80,7 +80,7 @@ export class UserPayload {
   @Field(() => [UserError]) userErrors!: UserError[];
 }
 
-@ObjectType({ description: 'Whether the mutation did its work (false only with userErrors).' })
+@ObjectType({ description: 'done is true when the mutation did its work, null when it answers userErrors instead.' })
 export class DonePayload {
   @Field(() => Boolean, { nullable: true }) done?: boolean;
   @Field(() => [UserError]) userErrors!: UserError[];

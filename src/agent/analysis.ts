@@ -161,3 +161,14 @@ export class HostileFileError extends DomainError {
     this.name = 'HostileFileError';
   }
 }
+
+/**
+ * Reading the files ran past the sandbox's time limit. On a busy machine an honest file can do that once, so
+ * the task is retried; only a file that times out on its last attempt is refused as hostile (no refund).
+ */
+export class SandboxTimeoutError extends HostileFileError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SandboxTimeoutError';
+  }
+}

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { badRequest } from '../core/errors';
-import { HostileFileError, type AnalysisInput, type AnalysisProvider, type AnalysisResult, type UploadedFile } from './analysis';
+import { HostileFileError, SandboxTimeoutError, type AnalysisInput, type AnalysisProvider, type AnalysisResult, type UploadedFile } from './analysis';
 import { LocalAnalyzer } from './local-analyzer';
 
 /** 'extract': read every file and the prompt's dates; 'local-report': read them and write the local analyzer's whole report. */
@@ -94,7 +94,7 @@ export class FileSandbox {
         outcome();
       };
       const timer = setTimeout(
-        () => settle(() => reject(new HostileFileError(`Reading the uploaded files took longer than the limit of ${timeoutMs / 1000} s; the upload is refused as hostile.`))),
+        () => settle(() => reject(new SandboxTimeoutError(`Reading the uploaded files took longer than the limit of ${timeoutMs / 1000} s; the upload is refused as hostile.`))),
         timeoutMs,
       );
       worker.on('message', (reply: SandboxReply) =>

@@ -5,7 +5,7 @@ import { badRequest, DomainError, notFound } from '../core/errors';
 import { isId } from '../core/ids';
 import { keysetPage, type Page, type PageRequest } from '../core/keyset';
 import type { CreditsService } from '../credits/credits.service';
-import { AnalysisProviderError, HostileFileError, type AnalysisProvider, type UploadedFile } from './analysis';
+import { AnalysisProviderError, HostileFileError, SandboxTimeoutError, type AnalysisProvider, type UploadedFile } from './analysis';
 import type { AnalysisQueue } from './analysis-queue';
 import type { FileSandbox } from './file-sandbox';
 import { detectAttachment, type DetectedAttachment } from './supported-attachments';
@@ -118,9 +118,10 @@ export class TasksService {
       // Conditional: a task failed meanwhile (e.g. by the give-up path) is never turned back into "completed".
       await em.nativeUpdate(Task, { id: task.id, status: 'running' }, { status: 'completed', result, error: null, updatedAt: new Date() });
     } catch (error) {
-      const retryable = !(error instanceof DomainError) && !(error instanceof AnalysisProviderError && !error.retryable);
+      const timedOut = error instanceof SandboxTimeoutError;
+      const retryable = timedOut || (!(error instanceof DomainError) && !(error instanceof AnalysisProviderError && !error.retryable));
       this.deps.log.warn({ taskId, attempt, retryable, err: error }, 'analysis attempt failed');
-      if (error instanceof HostileFileError) return this.refuseHostile(em, taskId, error.message);
+      if (error instanceof HostileFileError && (!timedOut || isLastAttempt)) return this.refuseHostile(em, taskId, error.message);
       if (!retryable || isLastAttempt) return this.fail(em, taskId, readable(error));
       await em.nativeUpdate(Task, { id: task.id, status: 'running' }, { status: 'queued', error: `Attempt ${attempt} failed; it will be retried.`, updatedAt: new Date() });
       throw error;

@@ -9,7 +9,9 @@ const DECIMAL = /^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$/;
 export function decimalToCents(decimal: string): number {
   if (!DECIMAL.test(decimal)) throw badRequest('amount must be a decimal number of at most two decimals, e.g. "12.50".');
   const [whole, fraction = ''] = decimal.split('.');
-  return Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
+  const cents = Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
+  if (cents <= 0) throw badRequest('amount must be a positive number of USD.');
+  return cents;
 }
 
 /** A JSON number of USD (the REST paths' `amount`) → whole cents; refuses fractions of a cent. */

@@ -99,7 +99,17 @@ function walk(schema: GraphQLSchema, document: DocumentNode, operationName: stri
       // Anything else fails input coercion before a resolver runs.
       return typeof value === 'number' && Number.isFinite(value) ? Math.max(1, Math.floor(value)) : 1;
     }
-    return 1;
+    return idCount(node) ?? 1;
+  };
+
+  /** nodes(ids: [...]) reads one object per id: each costs an object, and its children, like a page item. */
+  const idCount = (node: FieldNode): number | null => {
+    const ids = node.arguments?.find((arg) => arg.name.value === 'ids');
+    if (ids?.value.kind === Kind.LIST) return ids.value.values.length;
+    if (ids?.value.kind !== Kind.VARIABLE) return null;
+    pageVariables.add(ids.value.name.value);
+    const list = variables[ids.value.name.value];
+    return Array.isArray(list) ? list.length : 0;
   };
 
   const selectionCost = (parent: GraphQLCompositeType, selectionSet: SelectionSetNode, isRoot: boolean): number => {
@@ -116,6 +126,7 @@ function walk(schema: GraphQLSchema, document: DocumentNode, operationName: stri
         if (isRoot) cost += IN_MEMORY_ROOT_FIELDS.has(name) ? ROOT_COST : DATABASE_ROOT_COST;
         // A list read from the database below the root (viewer.transactions, user.tasks) costs what a root read does.
         else if (type.name.endsWith('Connection')) cost += DATABASE_ROOT_COST;
+        cost += (idCount(selection) ?? 0) * OBJECT_COST;
         if (selection.selectionSet && !isLeafType(type)) cost += pageSize(selection, field) * selectionCost(type as GraphQLCompositeType, selection.selectionSet, false);
         total += cost;
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {

@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Task } from '../agent/task.entity';
 import { Transaction } from '../credits/transaction.entity';
+import { SecurityEvent } from '../security-log/security-event.entity';
 
 /**
  * Per-request batching of the objects nested fields lead to (a transaction's task, a task's charge and
@@ -11,6 +12,7 @@ import { Transaction } from '../credits/transaction.entity';
 export class RequestLoaders {
   private taskLoader?: DataLoader<string, Task | null>;
   private transactionLoader?: DataLoader<string, Transaction | null>;
+  private securityEventLoader?: DataLoader<string, SecurityEvent | null>;
 
   constructor(
     private readonly em: EntityManager,
@@ -27,7 +29,12 @@ export class RequestLoaders {
     return this.transactionLoader;
   }
 
-  private byId<T extends Task | Transaction>(entity: new () => T): DataLoader<string, T | null> {
+  get securityEvents(): DataLoader<string, SecurityEvent | null> {
+    this.securityEventLoader ??= this.byId(SecurityEvent);
+    return this.securityEventLoader;
+  }
+
+  private byId<T extends Task | Transaction | SecurityEvent>(entity: new () => T): DataLoader<string, T | null> {
     return new DataLoader(async (ids) => {
       if (!this.ownerId) return ids.map(() => null);
       const rows = (await this.em.find(entity as never, { id: { $in: [...ids] }, user: this.ownerId } as never)) as T[];

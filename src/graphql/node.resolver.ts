@@ -34,6 +34,9 @@ async function loadNode(ctx: Context, id: string): Promise<Node | null> {
       return ctx.loaders.tasks.load(id);
     case 'transaction':
       return ctx.loaders.transactions.load(id);
+    case 'security_event':
+      // Like `User.securityLog`: the owner's user token only.
+      return ctx.caller.kind === 'user' ? ctx.loaders.securityEvents.load(id) : null;
     case 'api_key': {
       // Like `User.apiKey`: an API key token cannot read the key.
       if (ctx.caller.kind !== 'user') return null;

@@ -2,7 +2,7 @@ import { ArgsType, Field, Int, InterfaceType, ObjectType, ID, type ClassType } f
 import { encodeCursor, type Page, type PageRequest, type Position } from '../core/keyset';
 
 /** GraphQL type names by the kind prefix of a global id (`<kind>_<32 hex>`): how `Node` finds an object's type. */
-export const NODE_TYPES: Record<string, string> = { user: 'User', task: 'Task', transaction: 'Transaction', api_key: 'ApiKey' };
+export const NODE_TYPES: Record<string, string> = { user: 'User', task: 'Task', transaction: 'Transaction', api_key: 'ApiKey', security_event: 'SecurityEvent' };
 
 /** The kind prefix of a global id, or null when it has none of the known ones. */
 export function nodeKindOf(id: string): string | null {
@@ -10,9 +10,12 @@ export function nodeKindOf(id: string): string | null {
   return match && match[1] in NODE_TYPES ? match[1] : null;
 }
 
+/** The GraphQL type of an object that implements Node, from its id. */
+export const nodeTypeName = (value: { id: string }): string | undefined => NODE_TYPES[nodeKindOf(value.id) ?? ''];
+
 @InterfaceType('Node', {
   description: 'An object with a global id: fetch any of them again with `node(id:)` or `nodes(ids:)`.',
-  resolveType: (value: { id: string }) => NODE_TYPES[nodeKindOf(value.id) ?? ''],
+  resolveType: nodeTypeName,
 })
 export abstract class Node {
   @Field(() => ID)

@@ -7,6 +7,7 @@ import { User } from '../accounts/user.entity';
 import { callerUser } from '../auth/caller';
 import { DomainError, forbidden, notFound, unauthenticated } from '../core/errors';
 import type { Context } from './context';
+import { validationFailures } from './user-errors';
 
 /*
  * Who may call what: one rule set for GraphQL and, through it, for the REST shim. Deny by default:
@@ -94,18 +95,23 @@ const OPEN_TYPES = [
 ] as const;
 
 /**
- * Types with a few guarded fields: every other field is open (and left unwrapped, like OPEN_TYPES). The User
- * reached through viewer, user(id:) or node(id:) is always the caller's own.
+ * The User whose field is read is the caller's own. viewer, user(id:) and node(id:) only ever lead there, but a
+ * mutation payload may carry another user (a signed-in caller logging in with someone else's password).
  */
+const isCallersUser = rule({ cache: 'no_cache' })((parent: { id?: unknown }, _args, ctx: Context) =>
+  parent.id === callerUser(ctx.caller)?.id ? true : forbidden('Only your own account\'s details can be read; sign in as that user.'),
+);
+
+/** Types with a few guarded fields: every other field is open (and left unwrapped, like OPEN_TYPES). */
 const GUARDED_FIELDS = {
   User: {
-    apiKey: chain(isUserToken, isActive),
-    transactions: isActive,
-    transaction: isActive,
-    tasks: isActive,
-    task: isActive,
-    sessions: chain(isUserToken, isActive),
-    securityLog: chain(isUserToken, isActive),
+    apiKey: chain(isCallersUser, isUserToken, isActive),
+    transactions: chain(isCallersUser, isActive),
+    transaction: chain(isCallersUser, isActive),
+    tasks: chain(isCallersUser, isActive),
+    task: chain(isCallersUser, isActive),
+    sessions: chain(isCallersUser, isUserToken, isActive),
+    securityLog: chain(isCallersUser, isUserToken, isActive),
   },
 };
 
@@ -123,7 +129,7 @@ export const ruleTree = {
       nodes: activeAccount,
       stripeRate: activeAccount,
       supportedAttachments: activeAccount,
-      userSecurityLog: or(chain(isUserToken, ownsIdArgNamed('userId')), isAdmin),
+      userSecurityLog: or(chain(isUserToken, ownsIdArgNamed('userId'), isActive), isAdmin),
     },
     Mutation: {
       '*': deny,
@@ -186,8 +192,7 @@ function exposeOnlyDomainErrors(thrown: unknown, _parent: unknown, _args: unknow
   const ctx = context as Context;
   if (thrown instanceof DomainError) return thrown;
   if (thrown instanceof ArgumentValidationError) {
-    const details = thrown.extensions.validationErrors as { property: string; constraints?: Record<string, string> }[] | undefined;
-    const messages = (details ?? []).flatMap((error) => Object.values(error.constraints ?? {}));
+    const messages = validationFailures(thrown).map((failure) => failure.message);
     return new DomainError('BAD_REQUEST', messages.length ? messages.join('; ') : 'The input is not valid.');
   }
   if (thrown === null || thrown === undefined) return forbidden('You are not allowed to do this.');

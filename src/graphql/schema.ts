@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLInterfaceType, GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { AccountsResolver } from '../accounts/accounts.resolver';
 import { AgentResolver, TaskResolver, UserTasksResolver } from '../agent/agent.resolver';
@@ -10,6 +10,7 @@ import { SessionsResolver } from '../accounts/sessions.resolver';
 import { SecurityLogResolver } from '../security-log/security-log.resolver';
 import { SystemResolver } from '../system/system.resolver';
 import { NodeResolver } from './node.resolver';
+import { nodeTypeName } from './pagination';
 import { applyPermissions } from './permissions';
 import { RateLimitResolver } from './rate-limit.resolver';
 
@@ -28,5 +29,7 @@ export async function buildExecutableSchema(options: { emitSchemaFile?: boolean 
     validate: { forbidUnknownValues: false },
     emitSchemaFile: options.emitSchemaFile ? { path: SCHEMA_FILE, sortedSchema: true } : false,
   });
+  // type-graphql wraps resolveType in an async function; graphql-jit (compiled-execution.ts) needs the name at once.
+  (schema.getType('Node') as GraphQLInterfaceType).resolveType = nodeTypeName;
   return applyPermissions(schema);
 }

@@ -1,5 +1,4 @@
-import { Field, ObjectType, registerEnumType, type MiddlewareFn } from 'type-graphql';
-import { ArgumentValidationError } from 'type-graphql';
+import { ArgumentValidationError, Field, ObjectType, registerEnumType, type MiddlewareFn } from 'type-graphql';
 import { DomainError, ERROR_STATUS, type ErrorCode } from '../core/errors';
 import type { Context } from './context';
 
@@ -35,11 +34,12 @@ export const ReturnsUserErrors: MiddlewareFn<Context> = async ({ context }, next
 
 function toUserErrors(error: unknown): UserError[] | null {
   if (error instanceof DomainError) return NOT_USER_ERRORS.has(error.code) ? null : [{ field: error.field, code: error.code, message: error.message }];
-  if (error instanceof ArgumentValidationError) {
-    const details = (error.extensions.validationErrors ?? []) as { property: string; constraints?: Record<string, string> }[];
-    return details.flatMap((detail) =>
-      Object.values(detail.constraints ?? { invalid: 'The input is not valid.' }).map((message) => ({ field: ['input', detail.property], code: 'BAD_REQUEST' as const, message })),
-    );
-  }
+  if (error instanceof ArgumentValidationError) return validationFailures(error).map(({ property, message }) => ({ field: ['input', property], code: 'BAD_REQUEST' as const, message }));
   return null;
+}
+
+/** class-validator's failures of an input, one per broken constraint (also how a refused query argument reads). */
+export function validationFailures(error: ArgumentValidationError): { property: string; message: string }[] {
+  const details = (error.extensions.validationErrors ?? []) as { property: string; constraints?: Record<string, string> }[];
+  return details.flatMap((detail) => Object.values(detail.constraints ?? { invalid: 'The input is not valid.' }).map((message) => ({ property: detail.property, message })));
 }

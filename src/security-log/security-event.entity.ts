@@ -1,6 +1,7 @@
 import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property, type Ref } from '@mikro-orm/core';
 import { User } from '../accounts/user.entity';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../graphql/pagination';
 import { newId } from '../core/ids';
 
 export const SECURITY_EVENT_KINDS = [
@@ -38,7 +39,7 @@ export class SecurityEventDetailType {
 }
 
 /** One entry of a user's security log: what happened to the account, when, and from where. */
-@ObjectType({ description: 'An entry of your security log: what happened to your account, when and from where.' })
+@ObjectType({ description: 'An entry of your security log: what happened to your account, when and from where.', implements: Node })
 @Entity({ tableName: 'security_events' })
 // Newest first by keyset, like transactions: a page costs the same at any depth.
 @Index({ name: 'security_events_user_page_index', expression: 'create index "security_events_user_page_index" on "security_events" ("user_id", "created_at" desc, "id" desc)' })

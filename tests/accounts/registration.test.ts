@@ -163,6 +163,36 @@ for (const db of testDatabases()) {
         assert.equal((await t.register({ email, password: 'attacker-again' }).catch((error: Error) => error.message)).toString().includes('already exists'), true, 'an activated address cannot be registered again');
       });
 
+      test("a later sign-up sees neither the earlier sign-up's names nor its security log, and its edits do not outlive activation", async () => {
+        const email = 'earlier-signup@example.com';
+        const owner = await t.register({ email, password: 'owner-password', first_name: 'Victoria', last_name: 'Secretname' });
+        await t.login(email, 'owner-password'); // a sign-in the log records with IP and user agent
+        const snoop = await t.register({ email, password: 'snoop-password', first_name: 'Mallory', last_name: 'M' });
+        const seen = await t.rest('GET', `/users/${snoop.id}`, { auth: snoop.token });
+        assert.equal(seen.status, 200, JSON.stringify(seen.body));
+        assert.deepEqual([seen.body.data.first_name, seen.body.data.last_name], ['Mallory', 'M'], "the later sign-up sees its own names, not the earlier one's");
+        assert.equal((await t.rest('GET', `/users/${snoop.id}/security_log`, { auth: snoop.token })).status, 401, 'no security log before activation');
+        const gqlLog = await t.gql('query ($u: ID!) { userSecurityLog(userId: $u) { edges { node { ip } } } }', { u: snoop.id }, snoop.token);
+        assert.equal(gqlLog.body.errors?.[0].extensions.code, 'UNAUTHENTICATED');
+        assert.equal((await t.rest('PATCH', `/users/${snoop.id}`, { auth: snoop.token, body: { first_name: 'Pwned' } })).status, 200);
+        // The owner asks for a code with its own sign-up's token: the code stays bound to that sign-up.
+        const before = t.mailbox.countTo(email);
+        assert.equal((await t.rest('POST', `/users/${email}/otp/ACTIVATION`, { auth: owner.token })).status, 201);
+        const activated = await activate(email, await t.mailbox.nextCode(email, before));
+        assert.equal(activated.status, 200, JSON.stringify(activated.body));
+        assert.deepEqual([activated.body.data.first_name, activated.body.data.last_name], ['Victoria', 'Secretname'], "the activating sign-up's names, not the later one's edit");
+        assert.equal((await t.rest('GET', `/users/${owner.id}`, { auth: owner.token })).body.data.first_name, 'Victoria');
+      });
+
+      test("a signed-in caller who logs in with someone else's password cannot read that account's guarded fields from the payload", async () => {
+        const caller = await t.activeUser();
+        const other = await t.register({ email: 'not-activated-yet@example.com', password: 'other-password' });
+        const res = await t.gql('mutation ($i: LoginInput!) { login(input: $i) { token user { id apiKey { token } sessions { id } } } }', { i: { email: other.email, password: 'other-password' } }, caller.token);
+        assert.equal(res.body.data.login.user, null, 'the password was right, so a token comes back; the account stays closed to this caller');
+        assert.equal(res.body.errors?.[0].extensions.code, 'FORBIDDEN');
+        assert.doesNotMatch(JSON.stringify(res.body), /clara_api_/);
+      });
+
       test('the victim only asks for a code and activates: nothing of the attacker survives; the victim sets a password', async () => {
         const email = 'victim-requests@example.com';
         const attacker = await t.register({ email, password: 'attacker-password' });

@@ -28,6 +28,25 @@ async function taskStatus(t: TestApp, user: User, taskId: string): Promise<strin
 
 const taskFolders = (t: TestApp) => (existsSync(t.config.agentStorageDir) ? readdirSync(t.config.agentStorageDir).filter((name) => name.startsWith('task_')) : []);
 
+describe(`a time-out is retried before it counts as hostile (${testDatabases()[0]})`, () => {
+  const t = new TestApp(testDatabases()[0], { AGENT_SANDBOX_TIMEOUT_MS: '500', AGENT_RETRY_LIMIT: '1', AGENT_RETRY_DELAY_SECONDS: '0' });
+  before(() => t.start());
+  after(() => t.stop());
+
+  test('a file that times out on every attempt is tried again, then refused as hostile: charged once, no refund', async () => {
+    const user = await t.activeUser();
+    await grantCredits(t, user.id, 20);
+    const started = await postAnalysis(t, user, { 'slow.docx': await denseDocument() });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const done = await waitForTask(t, user, started.body.data.id, 60_000);
+    assert.equal(done.status, 'failed');
+    assert.match(done.error, /took longer than the limit of 0\.5 s/);
+    const gql = await t.gql('query ($id: ID!) { viewer { task(id: $id) { attempts refund { id } } } }', { id: started.body.data.id }, user.token);
+    assert.deepEqual(gql.body.data.viewer.task, { attempts: 2, refund: null }, 'one retry (a busy machine may time out once), then hostile');
+    assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: user.token })).body.data.credits, 0);
+  });
+});
+
 /** The user paid 20 for a task that failed as hostile: one charge, no refund, no retry, no files left. */
 async function assertRefusedAsHostile(t: TestApp, user: User, taskId: string, reason: RegExp): Promise<void> {
   const done = await waitForTask(t, user, taskId, 60_000);

@@ -102,7 +102,7 @@ for (const db of testDatabases()) {
       assert.equal((await t.rest('POST', '/stripe/buy', { auth: user.token, rawBody: '{"amount": ' })).status, 400);
       assert.equal((await t.rest('POST', '/stripe/buy', { auth: user.token })).status, 400);
       assert.equal(t.stripe.requests.length, before, 'no request reached Stripe');
-      for (const [amount, code] of [['3', 'NOT_FOUND'], ['5.001', 'BAD_REQUEST'], ['0', 'NOT_FOUND']]) {
+      for (const [amount, code] of [['3', 'NOT_FOUND'], ['5.001', 'BAD_REQUEST'], ['0', 'BAD_REQUEST']]) {
         const gql = await t.gql('mutation ($a: Decimal!) { buyCredits(input: { amount: $a }) { checkout { url } userErrors { field code message } } }', { a: amount }, user.token);
         assert.equal(gql.body.data.buyCredits.checkout, null, amount);
         assert.equal(gql.body.data.buyCredits.userErrors[0].code, code, amount);

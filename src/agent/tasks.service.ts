@@ -151,8 +151,10 @@ export class TasksService {
    * are deleted now rather than kept for the retention period.
    */
   private async refuseHostile(em: EntityManager, taskId: string, reason: string): Promise<void> {
-    await em.nativeUpdate(Task, { id: taskId, status: { $nin: FINAL } }, { status: 'failed', error: reason, updatedAt: new Date() });
+    // Files first: once the task reads "failed", nothing of the hostile upload is left (a crash in between
+    // leaves a running task whose retry finds no files and fails; the retention sweep covers the rest).
     await this.deps.storage.removeTask(taskId);
+    await em.nativeUpdate(Task, { id: taskId, status: { $nin: FINAL } }, { status: 'failed', error: reason, updatedAt: new Date() });
   }
 
   /**

@@ -35,7 +35,9 @@ export class UploadsService {
         uploads.push(upload); // before writing, so a failed write is cleaned up too
         const stored = await this.deps.storage.putStream(upload.id, fileName, file.stream, this.deps.maxFileBytes).catch((error: unknown) => {
           if (error instanceof FileTooLargeError) throw new DomainError('PAYLOAD_TOO_LARGE', error.message);
-          throw error;
+          // A file-system failure is ours (500); anything else broke the incoming stream (a malformed body).
+          if ((error as NodeJS.ErrnoException).syscall) throw error;
+          throw badRequest(`${fileName} could not be read from the request.`);
         });
         const detected = await detectAttachment(fileName, await this.deps.storage.read(stored.key));
         Object.assign(upload, { storageKey: stored.key, sizeBytes: stored.sizeBytes, category: detected.category, mimeType: detected.mimeType });

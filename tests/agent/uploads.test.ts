@@ -193,6 +193,16 @@ for (const db of testDatabases()) {
       assert.deepEqual(own.body.data.startAnalysis.userErrors, []);
     });
 
+    test('the same upload in two concurrent analyses: exactly one task, charged once', async () => {
+      const user = await payingUser();
+      const id = (await upload(t, user.token, [['race.txt', 'The race was won in 2001.']])).body.data[0].id;
+      const results = await Promise.all([1, 2, 3].map(() => t.gql(START, { input: { prompt: 'x', uploadIds: [id] } }, user.token)));
+      const payloads = results.map((res) => res.body.data.startAnalysis);
+      assert.equal(payloads.filter((payload) => payload.task).length, 1, JSON.stringify(payloads));
+      for (const refused of payloads.filter((payload) => !payload.task)) assert.deepEqual(refused.userErrors.map((e: any) => e.code), ['CONFLICT']);
+      assert.equal(await balance(t, user), 80);
+    });
+
     test('more than five files in all (inline and uploaded) is refused, nothing charged', async () => {
       const user = await payingUser();
       const ids = (await upload(t, user.token, Array.from({ length: 5 }, (_, i): [string, string] => [`u${i}.txt`, `upload ${i}`]))).body.data.map((u: any) => u.id);

@@ -193,7 +193,7 @@ for (const db of testDatabases()) {
       assert.deepEqual(own.body.data.startAnalysis.userErrors, []);
     });
 
-    test('the same upload in two concurrent analyses: exactly one task, charged once', async () => {
+    test('the same upload in three concurrent analyses: exactly one task, charged once (the conditional consume in the charge transaction)', async () => {
       const user = await payingUser();
       const id = (await upload(t, user.token, [['race.txt', 'The race was won in 2001.']])).body.data[0].id;
       const results = await Promise.all([1, 2, 3].map(() => t.gql(START, { input: { prompt: 'x', uploadIds: [id] } }, user.token)));

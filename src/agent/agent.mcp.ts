@@ -21,13 +21,14 @@ export const agentMcp: McpTool[] = [
   }),
   mcpTool({
     name: 'agent_analysis',
-    description: `Start an analysis of a claim and up to ${MAX_FILES} small files (base64); poll tasks_view for the report. Refunded if it finally fails.`,
+    description: `Start an analysis of a claim and up to ${MAX_FILES} files (small ones inline as base64, or uploadIds from POST /api/v1/uploads); poll tasks_view for the report. Refunded if it finally fails.`,
     input: {
       prompt: z.string().describe('What to check'),
       files: z.array(z.object({ name: z.string().describe('File name with extension'), contentBase64: z.string() })).max(MAX_FILES).optional(),
+      uploadIds: z.array(z.string()).max(MAX_FILES).optional().describe('Ids of files uploaded before with POST /api/v1/uploads'),
     },
     graphql: `mutation ($input: StartAnalysisInput!) { startAnalysis(input: $input) { task { ${TASK_FIELDS} } } }`,
-    variables: (input, userId) => ({ input: { userId, prompt: input.prompt, files: input.files ?? [] } }),
+    variables: (input, userId) => ({ input: { userId, prompt: input.prompt, files: input.files ?? [], uploadIds: input.uploadIds ?? [] } }),
     present: (payload) => payload.task,
     output: (payload) => at(payload, 'task') as z.ZodObject,
     // Spends credits from the balance (taken back only by a refund), so clients should ask first.

@@ -21,14 +21,14 @@ export class AgentResolver {
     return Object.entries(SUPPORTED_ATTACHMENTS).map(([category, extensions]) => ({ category, extensions: [...extensions] }));
   }
 
-  @Mutation(() => StartAnalysisPayload, { description: 'Start an analysis of up to five files and a prompt; costs credits, runs in the background.' })
+  @Mutation(() => StartAnalysisPayload, { description: 'Start an analysis of up to five files (inline or uploaded) and a prompt; costs credits, runs in the background.' })
   @UseMiddleware(ReturnsUserErrors)
   async startAnalysis(@Arg('input') input: StartAnalysisInput, @Ctx() ctx: Context): Promise<StartAnalysisPayload> {
     const files = input.files.map((file, index) => {
       if (!BASE64.test(file.contentBase64)) throw Object.assign(badRequest(`${file.name} is not valid base64.`), { field: ['input', 'files', String(index), 'contentBase64'] });
       return { fileName: file.name, bytes: new Uint8Array(Buffer.from(file.contentBase64, 'base64')) };
     });
-    return { task: await ctx.services.tasks.start(ctx.em, callerUser(ctx.caller)!, { prompt: input.prompt, files }), userErrors: [] };
+    return { task: await ctx.services.tasks.start(ctx.em, callerUser(ctx.caller)!, { prompt: input.prompt, files, uploadIds: input.uploadIds }), userErrors: [] };
   }
 }
 

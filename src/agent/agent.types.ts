@@ -16,6 +16,8 @@ export class StartAnalysisInput {
   @Field(() => ID, OWN_ACCOUNT) userId?: string | null;
   @Field({ defaultValue: '', description: 'What to check: a claim, a question, context for the files.' }) prompt!: string;
   @Field(() => [AnalysisFileInput], { defaultValue: [], description: 'Small files inline, base64 (up to five files in all).' }) files!: AnalysisFileInput[];
+  @Field(() => [ID], { defaultValue: [], description: 'Files uploaded before with POST /api/v1/uploads: your own, each used by one task only (up to five files in all).' })
+  uploadIds!: string[];
 }
 
 @ObjectType()

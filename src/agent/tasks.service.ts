@@ -11,6 +11,7 @@ import type { FileSandbox } from './file-sandbox';
 import { detectAttachment, type DetectedAttachment } from './supported-attachments';
 import { Task, type TaskInput, type TaskStatus } from './task.entity';
 import type { UploadStorage } from './upload-storage';
+import type { UploadsService } from './uploads.service';
 
 export const MAX_FILES = 5;
 const MAX_PROMPT_CHARS = 20_000;
@@ -19,7 +20,8 @@ const HOUR_MS = 3_600_000;
 /** A task folder with no task row is a request that never committed (or is committing right now): kept this long at least. */
 const ORPHAN_GRACE_MS = HOUR_MS;
 
-export interface AnalysisRequest { prompt: string; files: UploadedFile[] }
+/** `files` inline; `uploadIds` name files uploaded before (POST /api/v1/uploads), consumed by this task. */
+export interface AnalysisRequest { prompt: string; files: UploadedFile[]; uploadIds?: string[] }
 
 /**
  * Analysis tasks: accepted (files checked, credits charged, job queued) in the request; run by a worker;
@@ -30,6 +32,7 @@ export class TasksService {
     private readonly deps: {
       credits: CreditsService;
       storage: UploadStorage;
+      uploads: UploadsService;
       queue: AnalysisQueue;
       provider: AnalysisProvider;
       sandbox: FileSandbox;
@@ -44,10 +47,13 @@ export class TasksService {
   async start(em: EntityManager, user: User, request: AnalysisRequest): Promise<Task> {
     const prompt = request.prompt.trim();
     const { files } = request;
-    if (!files.length && !prompt) throw badRequest('The request is empty: send at least one file or a prompt.');
-    if (files.length > MAX_FILES) throw badRequest(`At most ${MAX_FILES} files can be analysed at once.`);
+    const uploadIds = request.uploadIds ?? [];
+    if (!files.length && !uploadIds.length && !prompt) throw badRequest('The request is empty: send at least one file or a prompt.');
+    if (files.length + uploadIds.length > MAX_FILES) throw badRequest(`At most ${MAX_FILES} files can be analysed at once.`);
     if (prompt.length > MAX_PROMPT_CHARS) throw badRequest(`The prompt is longer than ${MAX_PROMPT_CHARS} characters.`);
-    if (new Set(files.map((f) => f.fileName)).size !== files.length) throw badRequest('Two files have the same name.');
+    const uploads = await this.deps.uploads.usable(em, user.id, uploadIds);
+    const names = [...files.map((f) => f.fileName), ...uploads.map((u) => u.fileName)];
+    if (new Set(names).size !== names.length) throw badRequest('Two files have the same name.');
     const detected: DetectedAttachment[] = [];
     for (const file of files) {
       if (!file.fileName.trim()) throw badRequest('Every file needs a name.');
@@ -63,14 +69,23 @@ export class TasksService {
     try {
       // allSettled: when one write fails, the others have finished before the folder is removed below.
       const written = await Promise.allSettled(files.map((file, index) => this.deps.storage.put(task.id, index, file.fileName, file.bytes)));
+      const copied = await Promise.allSettled(uploads.map((upload, index) => this.deps.storage.copyToTask(upload.storageKey, task.id, files.length + index, upload.fileName)));
       task.inputs = written.map((result, index): TaskInput => {
         if (result.status === 'rejected') throw result.reason;
         return { fileName: files[index].fileName, sizeBytes: files[index].bytes.length, category: detected[index].category, mimeType: detected[index].mimeType, storageKey: result.value };
       });
+      task.inputs.push(
+        ...copied.map((result, index): TaskInput => {
+          if (result.status === 'rejected') throw result.reason;
+          const { fileName, sizeBytes, category, mimeType } = uploads[index];
+          return { fileName, sizeBytes, category, mimeType, storageKey: result.value };
+        }),
+      );
       // The task and its charge are one database transaction: no task without payment, no payment without task.
       await em.transactional(async (tx) => {
         tx.persist(task);
         await tx.flush();
+        await this.deps.uploads.consume(tx as EntityManager, user.id, uploadIds, task.id);
         const charge = await this.deps.credits.applyInTransaction(tx as EntityManager, {
           userId: user.id,
           delta: -task.cost,
@@ -85,6 +100,7 @@ export class TasksService {
       await this.deps.storage.removeTask(task.id).catch(() => undefined);
       throw error;
     }
+    await this.deps.uploads.removeFiles(uploads);
     // After commit; if this fails the sweeper queues the task later (same job id, so never twice).
     await this.deps.queue.enqueue(task.id).catch((error: unknown) => this.deps.log.error({ err: error, taskId: task.id }, 'queueing an analysis failed; the sweeper will retry'));
     return task;
@@ -178,7 +194,7 @@ export class TasksService {
         removed++;
       }
     }
-    return removed;
+    return removed + (await this.deps.uploads.removeExpired(em, now));
   }
 
   /** Queues tasks whose job may have been lost (the process stopped between commit and queueing). */

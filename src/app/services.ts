@@ -11,6 +11,7 @@ import { createAnalysisProvider } from '../agent/create-provider';
 import { FileSandbox } from '../agent/file-sandbox';
 import { TasksService } from '../agent/tasks.service';
 import { UploadStorage } from '../agent/upload-storage';
+import { UploadsService } from '../agent/uploads.service';
 import { GoogleIdTokenVerifier } from '../accounts/google-id-token';
 import { OtpService } from '../accounts/otp.service';
 import { SessionsService } from '../accounts/sessions.service';
@@ -80,9 +81,12 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     log,
   });
   const sandbox = new FileSandbox({ memoryMb: config.agentSandboxMemoryMb, timeoutMs: config.agentSandboxTimeoutMs });
+  const storage = new UploadStorage(config.agentStorageDir);
+  const uploads = new UploadsService({ storage, maxFileBytes: config.agentMaxFileBytes, retentionHours: config.agentUploadRetentionHours });
   const tasks = new TasksService({
     credits,
-    storage: new UploadStorage(config.agentStorageDir),
+    storage,
+    uploads,
     queue,
     provider: createAnalysisProvider(config),
     sandbox,
@@ -106,6 +110,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     purchases,
     queue,
     tasks,
+    uploads,
     system: new SystemService(config.serviceName),
     callers: new CallerResolver({ tokens, accounts, apiKeys, publicApiKey: config.publicApiKey, adminApiKey: config.adminApiKey }),
     rateLimits: new RateLimits({ points: config.rateLimitPoints, windowSeconds: config.rateLimitWindowSeconds, anonymousPoints: config.rateLimitAnonymousPoints, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix }),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-export type IdKind = 'user' | 'api_key' | 'transaction' | 'task' | 'otp' | 'session' | 'purchase' | 'security_event' | 'code_attempt' | 'recovery_code' | 'registration';
+export type IdKind = 'user' | 'api_key' | 'transaction' | 'task' | 'otp' | 'session' | 'purchase' | 'security_event' | 'code_attempt' | 'recovery_code' | 'registration' | 'upload';
 
 /** IDs in the documented form: `<kind>_<32 lowercase hex>`. */
 export function newId(kind: IdKind): string {

@@ -12,6 +12,7 @@ import { sessionsRest } from '../accounts/sessions.rest';
 import { agentRest } from '../agent/agent.rest';
 import { startAnalysisWorker } from '../agent/analysis-worker';
 import { registerTaskEvents } from '../agent/task-events';
+import { registerUploadRoute } from '../agent/uploads.rest';
 import { MAX_FILES } from '../agent/tasks.service';
 import { apiKeysRest } from '../api-keys/api-keys.rest';
 import { createServices, type Services } from '../app/services';
@@ -89,12 +90,9 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins],
   });
   await apollo.start();
-  // Room for an analysis's inline (base64) files on /graphql and /mcp; other JSON bodies keep the general limit.
-  const inlineUploadLimit = Math.max(config.bodyLimitBytes, Math.ceil((MAX_FILES * config.agentMaxFileBytes * 4) / 3) + 64 * 1024);
   http.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: '/graphql',
-    bodyLimit: inlineUploadLimit,
     handler: fastifyApolloHandler(apollo, {
       context: async (request) => {
         try {
@@ -115,6 +113,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
       await api.register(multipart, { limits: { files: MAX_FILES, fileSize: config.agentMaxFileBytes, fields: 20, fieldSize: 100_000, parts: MAX_FILES + 20 } });
       registerRestOperations(api, schema, services, restOperations);
       registerTaskEvents(api, schema, services);
+      registerUploadRoute(api, schema, services);
     },
     { prefix: REST_PREFIX },
   );
@@ -124,7 +123,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
   await services.queue.start();
   const stopWorker = config.agentWorkerInProcess ? await startAnalysisWorker(services) : undefined;
 
-  registerMcpEndpoint(http, schema, services, mcpTools, inlineUploadLimit);
+  registerMcpEndpoint(http, schema, services, mcpTools);
 
   http.addHook('onClose', async () => {
     stopWorker?.();

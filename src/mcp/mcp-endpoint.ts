@@ -14,12 +14,11 @@ export const MCP_PATH = '/mcp';
  * can answer any request. Credentials and the rate limit are settled first, as plain HTTP (401, 429 in
  * the REST envelope); only then does the SDK see the request.
  */
-/** `bodyLimit` leaves room for agent_analysis's inline (base64) files. */
-export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema, services: Services, tools: McpTool[], bodyLimit: number): void {
+export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema, services: Services, tools: McpTool[]): void {
   const prepared = prepareMcpTools(schema, tools, services.config);
   const info = { name: services.config.serviceName, version: services.system.version };
 
-  app.post(MCP_PATH, { bodyLimit }, async (request, reply) => {
+  app.post(MCP_PATH, async (request, reply) => {
     // The budget counts POSTs, so a POST must be one message (the MCP spec dropped JSON-RPC batches in 2025-06-18).
     if (Array.isArray(request.body)) throw new DomainError('BAD_REQUEST', 'Send one JSON-RPC message per request; batches are not accepted.');
     const { context, userId } = await authenticateMcpRequest(services, request);

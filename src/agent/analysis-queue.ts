@@ -26,9 +26,13 @@ export interface QueueOptions {
 export class AnalysisQueue {
   private readonly boss: PgBoss;
   private started?: Promise<void>;
+  /** Our job handlers still running, and the queue's SQL still in flight: stop() lets both finish. */
+  private readonly handlers = new Set<Promise<unknown>>();
+  private readonly statements = new Set<Promise<unknown>>();
 
   constructor(private readonly options: QueueOptions) {
-    this.boss = new PgBoss({ db: options.db, schema: 'pgboss', maintenanceIntervalSeconds: options.maintenanceIntervalSeconds });
+    const db: SqlExecutor = { executeSql: (text, values) => this.track(this.statements, options.db.executeSql(text, values)) };
+    this.boss = new PgBoss({ db, schema: 'pgboss', maintenanceIntervalSeconds: options.maintenanceIntervalSeconds });
     this.boss.on('error', (error) => options.log.error({ err: error }, 'job queue error'));
   }
 
@@ -57,15 +61,29 @@ export class AnalysisQueue {
   async work(concurrency: number, run: (job: AnalysisJob, attempt: number) => Promise<void>, giveUp: (job: AnalysisJob) => Promise<void>): Promise<void> {
     await this.start();
     for (let i = 0; i < concurrency; i++) {
-      await this.boss.work<AnalysisJob>(QUEUE, { includeMetadata: true, pollingIntervalSeconds: 0.5 }, async ([job]) => run(job.data, job.retryCount + 1));
+      await this.boss.work<AnalysisJob>(QUEUE, { includeMetadata: true, pollingIntervalSeconds: 0.5 }, async ([job]) => this.track(this.handlers, run(job.data, job.retryCount + 1)));
     }
-    await this.boss.work<AnalysisJob>(FAILED_QUEUE, { pollingIntervalSeconds: 1 }, async ([job]) => giveUp(job.data));
+    await this.boss.work<AnalysisJob>(FAILED_QUEUE, { pollingIntervalSeconds: 1 }, async ([job]) => this.track(this.handlers, giveUp(job.data)));
   }
 
   async stop(): Promise<void> {
     if (!this.started) return;
     await this.started.catch(() => undefined);
     await this.boss.stop({ graceful: true, wait: true, timeout: 5000 });
+    // pg-boss records a job's outcome without awaiting it, and stop() may return while a handler still runs
+    // (past its timeout): wait for our handlers (bounded by the job expiry), let pg-boss issue the outcome
+    // statements they lead to (its continuations run before the next macrotask), then wait for those too, so
+    // nothing reaches the database after the caller closes it.
+    const expiry = new Promise((resolve) => setTimeout(resolve, this.options.expireInSeconds * 1000).unref());
+    await Promise.race([Promise.allSettled([...this.handlers]), expiry]);
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.allSettled([...this.statements]);
+  }
+
+  private track<T>(pending: Set<Promise<unknown>>, promise: Promise<T>): Promise<T> {
+    pending.add(promise);
+    promise.then(() => pending.delete(promise), () => pending.delete(promise));
+    return promise;
   }
 }
 

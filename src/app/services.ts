@@ -29,6 +29,7 @@ import { Mailer } from '../mail/mailer';
 import { SecurityLog } from '../security-log/security-log.service';
 import { SecurityNotices } from '../security-log/security-notices';
 import { SystemService } from '../system/system.service';
+import { EventBus } from '../events/event-bus';
 
 /** The composition root: every domain service, built once per process from the configuration. */
 export function createServices(config: Config, orm: MikroORM, log: Logger) {
@@ -62,6 +63,8 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     serviceName: config.serviceName,
     log,
   });
+  // Change events from the database (task progress, balances, credential changes); start() it before use.
+  const events = new EventBus({ databaseUrl: orm.config.get('clientUrl')!, log });
   const credits = new CreditsService(config.creditRates);
   const purchases = new PurchasesService({
     stripe: new StripeService(config.stripe, log),
@@ -101,6 +104,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     orm,
     log,
     tokens,
+    events,
     accounts,
     sessions,
     securityLog,
@@ -118,6 +122,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
       // The sandbox first: jobs it cuts short then end (to be retried) while the queue waits for them.
       await sandbox.close();
       await queue.stop();
+      await events.close();
       mailer.close();
       redis?.disconnect();
     },

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { MikroORM, type Options, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { entities } from './entities';
+import { relayPoolNotifications } from '../events/notifications';
 
 /** The project root; this file runs compiled from dist/src/database. */
 const root = join(__dirname, '..', '..', '..');
@@ -15,7 +16,8 @@ export function ormOptions(clientUrl: string, poolMax = 10, extra: Partial<Optio
     extensions: [Migrator],
     // Entities declare their column types, so no TypeScript reflection is needed at run time.
     discovery: { requireEntitiesArray: true },
-    pool: { min: 0, max: poolMax },
+    // Change events that arrive on pooled connections reach the event bus (see notifications.ts).
+    pool: { min: 0, max: poolMax, afterCreate: relayPoolNotifications(clientUrl) },
     forceUtcTimezone: true,
     allowGlobalContext: false,
     debug: false,

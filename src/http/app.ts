@@ -47,6 +47,7 @@ export interface App { http: FastifyInstance; services: Services }
 /** Builds the HTTP service: GraphQL at /graphql, the REST shim at /api/v1, MCP at /mcp, GraphiQL at /graphiql. */
 export async function buildApp(config: Config, orm: MikroORM, log: Logger): Promise<App> {
   const services = createServices(config, orm, log);
+  await services.events.start();
   const http = Fastify({
     ...serverOptions(config, log), // proxies, timeouts, logged URLs
     bodyLimit: config.bodyLimitBytes,

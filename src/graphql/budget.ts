@@ -69,7 +69,7 @@ export function budgetPlugin(limits: GraphQLLimitsConfig): ApolloServerPlugin<Co
 }
 
 /** A DomainError as Apollo answers it: its status, and for a 429 Retry-After and the RateLimit headers. */
-export function asHttpError(error: DomainError): GraphQLError {
+function asHttpError(error: DomainError): GraphQLError {
   const headers = new HeaderMap();
   if (error instanceof BudgetExceeded) {
     headers.set('retry-after', String(error.data?.retry_after_seconds));

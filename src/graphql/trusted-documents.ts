@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ApolloServerOptionsWithSchema, ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerOptionsWithSchema } from '@apollo/server';
 import { InMemoryLRUCache, PrefixingKeyValueCache, type KeyValueCache, type KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
+import type { preHandlerAsyncHookHandler } from 'fastify';
 import { parse, validate, type GraphQLSchema } from 'graphql';
 import type { TrustedDocumentsConfig } from '../core/config';
 import { DomainError } from '../core/errors';
-import { asHttpError, spendBudget } from './budget';
 import type { Context } from './context';
 
 /** One operation of a manifest in Apollo's persisted-query format (the SDK's sdk/persisted-query-manifest.json). */
@@ -19,18 +19,18 @@ interface ManifestOperation { id: string; name: string; type: string; body: stri
  *   allow: the manifest's ids, any text, and automatic persisted queries (APQ) registering other documents in a
  *          bounded in-memory cache, as Apollo does by default;
  *   only:  the manifest's operations only, by id or as their exact text; anything else is refused with
- *          TRUSTED_DOCUMENT_REQUIRED before it is parsed, and APQ registers nothing. REST and MCP run their own
+ *          TRUSTED_DOCUMENT_REQUIRED (400) before it is parsed, and APQ registers nothing. REST and MCP run their own
  *          prepared documents in-process (prepared-operation.ts) and never come through here.
  * The id is the SHA-256 of the text, the key Apollo's document store (and so compiled-execution.ts's plans) already
  * uses for a text query: an operation sent by id and the same text share one parsed, validated, compiled document.
  */
-export function trustedDocuments(config: TrustedDocumentsConfig, schema: GraphQLSchema): { server: Pick<ApolloServerOptionsWithSchema<Context>, 'persistedQueries'>; plugins: ApolloServerPlugin<Context>[] } {
-  if (config.mode === 'off') return { server: { persistedQueries: false }, plugins: [] };
+export function trustedDocuments(config: TrustedDocumentsConfig, schema: GraphQLSchema): { server: Pick<ApolloServerOptionsWithSchema<Context>, 'persistedQueries'>; preHandler?: preHandlerAsyncHookHandler } {
+  if (config.mode === 'off') return { server: { persistedQueries: false } };
   const manifest = loadManifest(config.manifestPath, schema);
   const registered = config.mode === 'allow' ? new InMemoryLRUCache<string>() : undefined;
   // The ids are SHA-256 hashes of the text: no other cache user can collide with them, so no 'apq:' prefix.
   const cache = PrefixingKeyValueCache.cacheDangerouslyDoesNotNeedPrefixesForIsolation(new ManifestFirstCache(manifest, registered));
-  return { server: { persistedQueries: { cache } }, plugins: config.mode === 'only' ? [onlyManifestOperations(manifest)] : [] };
+  return { server: { persistedQueries: { cache } }, preHandler: config.mode === 'only' ? onlyManifestOperations(manifest) : undefined };
 }
 
 /** The manifest's operations by id; refuses to start on a malformed manifest, an id that is not its text's hash, or an operation the schema does not validate. */
@@ -81,21 +81,42 @@ class ManifestFirstCache implements KeyValueCache<string> {
 }
 
 /**
- * GRAPHQL_TRUSTED_DOCUMENTS=only: the request names a manifest operation, by id or by its exact text, or it is
- * refused here, before Apollo looks the id up, parses or validates anything. Like any refused document it costs
- * one point of the caller's budget.
+ * GRAPHQL_TRUSTED_DOCUMENTS=only, as the /graphql route's preHandler: a request names a manifest operation, by id
+ * or by its exact text, or it is refused here, before the caller is looked up and before Apollo reads, parses or
+ * validates anything (a refusal costs a hash, no database work). Apollo's own plugin hooks cannot answer a 400
+ * this early: what they throw before parsing becomes a 500.
  */
-function onlyManifestOperations(manifest: ReadonlyMap<string, string>): ApolloServerPlugin<Context> {
-  return {
-    async requestDidStart({ request, contextValue }) {
-      const byId = request.extensions?.persistedQuery !== undefined;
-      const id: unknown = byId ? request.extensions?.persistedQuery?.sha256Hash : typeof request.query === 'string' ? sha256(request.query) : undefined;
-      // Neither an id nor a text: Apollo's own "must contain a query" refusal.
-      if ((!byId && id === undefined) || (typeof id === 'string' && manifest.has(id))) return;
-      await spendBudget(contextValue, 1).catch(() => undefined);
-      throw asHttpError(new DomainError('TRUSTED_DOCUMENT_REQUIRED', byId
+function onlyManifestOperations(manifest: ReadonlyMap<string, string>): preHandlerAsyncHookHandler {
+  return async (request, reply) => {
+    if (request.method === 'OPTIONS') return;
+    const body: unknown = request.method === 'GET' ? request.query : request.body;
+    for (const params of Array.isArray(body) ? body : [body]) {
+      const requested = requestedOperation(params);
+      // Neither an id nor a text: Apollo's own "must contain a query" refusal follows.
+      if (!requested || (requested.id !== null && manifest.has(requested.id))) continue;
+      const message = requested.byId
         ? 'This server runs only the operations of its trusted-documents manifest, and this id is not one of them.'
-        : 'This server runs only the operations of its trusted-documents manifest: send one by its id (extensions.persistedQuery.sha256Hash).'));
-    },
+        : 'This server runs only the operations of its trusted-documents manifest: send one by its id (extensions.persistedQuery.sha256Hash).';
+      const error = new DomainError('TRUSTED_DOCUMENT_REQUIRED', message);
+      return reply.code(error.status).send({ errors: [{ message, extensions: { code: error.code, status: error.status } }] });
+    }
   };
+}
+
+/** The operation a request names: by its persisted-query id (null when malformed) or by its text's hash; undefined for neither. */
+function requestedOperation(params: unknown): { id: string | null; byId: boolean } | undefined {
+  if (params === null || typeof params !== 'object') return undefined;
+  let { extensions, query } = params as { extensions?: unknown; query?: unknown };
+  if (typeof extensions === 'string') extensions = parseJson(extensions); // GET sends it as JSON text
+  const persisted = (extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery;
+  if (persisted !== undefined) return { id: typeof persisted?.sha256Hash === 'string' ? persisted.sha256Hash : null, byId: true };
+  return typeof query === 'string' ? { id: sha256(query), byId: false } : undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

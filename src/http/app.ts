@@ -90,12 +90,14 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     ...limits.server,
     ...trusted.server,
     // Cache-control hints are unused, and the plugin wraps every field resolver to compute them.
-    plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), ...trusted.plugins, ...limits.plugins],
+    plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins],
   });
   await apollo.start();
   http.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: '/graphql',
+    // GRAPHQL_TRUSTED_DOCUMENTS=only: documents outside the manifest are refused before anything else.
+    ...(trusted.preHandler ? { preHandler: trusted.preHandler } : {}),
     handler: fastifyApolloHandler(apollo, {
       context: async (request) => {
         try {

@@ -127,8 +127,8 @@ export interface GraphQLLimitsConfig {
  */
 export interface TrustedDocumentsConfig {
   mode: 'off' | 'allow' | 'only';
-  /** An Apollo persisted-query manifest; the SDK's sdk/persisted-query-manifest.json by default. */
-  manifestPath: string;
+  /** Apollo persisted-query manifests: the SDK's sdk/persisted-query-manifest.json by default, and any a native app generates. */
+  manifestPaths: string[];
 }
 
 /** Credits are sold in tiers: an amount between the limits (USD, inclusive) buys `rate` credits per USD. */
@@ -293,7 +293,8 @@ function trustedDocumentsConfig(env: Env): TrustedDocumentsConfig {
   const mode = env.GRAPHQL_TRUSTED_DOCUMENTS || 'allow';
   if (mode !== 'off' && mode !== 'allow' && mode !== 'only') throw new Error('GRAPHQL_TRUSTED_DOCUMENTS must be off, allow or only');
   // dist/src/core → the repository root, where the SDK package lies.
-  return { mode, manifestPath: env.GRAPHQL_TRUSTED_DOCUMENTS_MANIFEST || join(__dirname, '..', '..', '..', 'sdk', 'persisted-query-manifest.json') };
+  const paths = (env.GRAPHQL_TRUSTED_DOCUMENTS_MANIFEST ?? '').split(',').map((path) => path.trim()).filter(Boolean);
+  return { mode, manifestPaths: paths.length ? paths : [join(__dirname, '..', '..', '..', 'sdk', 'persisted-query-manifest.json')] };
 }
 
 /**

@@ -26,7 +26,8 @@ interface ManifestOperation { id: string; name: string; type: string; body: stri
  */
 export function trustedDocuments(config: TrustedDocumentsConfig, schema: GraphQLSchema): { server: Pick<ApolloServerOptionsWithSchema<Context>, 'persistedQueries'>; preHandler?: preHandlerAsyncHookHandler } {
   if (config.mode === 'off') return { server: { persistedQueries: false } };
-  const manifest = loadManifest(config.manifestPath, schema);
+  // The SDK's manifest and, listed beside it, those Apollo Kotlin or Apollo iOS generate for a native app.
+  const manifest = new Map(config.manifestPaths.flatMap((path) => [...loadManifest(path, schema)]));
   const registered = config.mode === 'allow' ? new InMemoryLRUCache<string>() : undefined;
   // The ids are SHA-256 hashes of the text: no other cache user can collide with them, so no 'apq:' prefix.
   const cache = PrefixingKeyValueCache.cacheDangerouslyDoesNotNeedPrefixesForIsolation(new ManifestFirstCache(manifest, registered));

@@ -65,7 +65,11 @@ for (const db of testDatabases()) {
     // The allow instance knows only Viewer: the SDK's other operations are ids it has never seen.
     const viewerOnly = join(dir, 'viewer-only.json');
     writeFileSync(viewerOnly, JSON.stringify({ ...manifest, operations: manifest.operations.filter((o: { name: string }) => o.name === 'Viewer') }));
-    const only = new TestApp(db, { GRAPHQL_TRUSTED_DOCUMENTS: 'only' });
+    // A native app's manifest, as Apollo Kotlin generates it from the same operations: its own text, its own ids.
+    const nativeViewer = 'query Viewer { viewer { __typename id email firstName } }';
+    const nativeApp = join(dir, 'android.json');
+    writeFileSync(nativeApp, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: sha256(nativeViewer), name: 'Viewer', type: 'query', body: nativeViewer }] }));
+    const only = new TestApp(db, { GRAPHQL_TRUSTED_DOCUMENTS: 'only', GRAPHQL_TRUSTED_DOCUMENTS_MANIFEST: `${join(root, 'sdk', 'persisted-query-manifest.json')}, ${nativeApp}` });
     const allow = new TestApp(db, { GRAPHQL_TRUSTED_DOCUMENTS: 'allow', GRAPHQL_TRUSTED_DOCUMENTS_MANIFEST: viewerOnly }, { sharing: only });
     const off = new TestApp(db, { GRAPHQL_TRUSTED_DOCUMENTS: 'off' }, { sharing: only });
     let user: Awaited<ReturnType<TestApp['activeUser']>>;
@@ -113,6 +117,8 @@ for (const db of testDatabases()) {
       assert.equal(asId.body.data.viewer.id, user.id);
       const asText = await post(only, { query: ViewerDocument.body }, user.token);
       assert.equal(asText.body.data.viewer.email, user.email);
+      const native = await post(only, byId(sha256(nativeViewer)), user.token);
+      assert.deepEqual(native.body.data, { viewer: { __typename: 'User', id: user.id, email: user.email, firstName: 'Ada' } }, "a second manifest's operations run too");
 
       const other = '{ viewer { id apiKey { token } } }';
       const mismatch = await post(only, { query: other, ...byId(ViewerDocument.id) }, user.token);

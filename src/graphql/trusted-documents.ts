@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { ApolloServerOptionsWithSchema } from '@apollo/server';
 import { InMemoryLRUCache, PrefixingKeyValueCache, type KeyValueCache, type KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
 import type { preHandlerAsyncHookHandler } from 'fastify';
-import { parse, validate, type GraphQLSchema } from 'graphql';
+import { parse, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { TrustedDocumentsConfig } from '../core/config';
 import { DomainError } from '../core/errors';
 import type { Context } from './context';
@@ -24,18 +24,22 @@ interface ManifestOperation { id: string; name: string; type: string; body: stri
  * The id is the SHA-256 of the text, the key Apollo's document store (and so compiled-execution.ts's plans) already
  * uses for a text query: an operation sent by id and the same text share one parsed, validated, compiled document.
  */
-export function trustedDocuments(config: TrustedDocumentsConfig, schema: GraphQLSchema): { server: Pick<ApolloServerOptionsWithSchema<Context>, 'persistedQueries'>; preHandler?: preHandlerAsyncHookHandler } {
+export function trustedDocuments(config: TrustedDocumentsConfig, schema: GraphQLSchema, limits: Pick<ApolloServerOptionsWithSchema<Context>, 'parseOptions' | 'validationRules'> = {}): { server: Pick<ApolloServerOptionsWithSchema<Context>, 'persistedQueries'>; preHandler?: preHandlerAsyncHookHandler } {
   if (config.mode === 'off') return { server: { persistedQueries: false } };
   // The SDK's manifest and, listed beside it, those Apollo Kotlin or Apollo iOS generate for a native app.
-  const manifest = new Map(config.manifestPaths.flatMap((path) => [...loadManifest(path, schema)]));
+  const manifest = new Map(config.manifestPaths.flatMap((path) => [...loadManifest(path, schema, limits)]));
   const registered = config.mode === 'allow' ? new InMemoryLRUCache<string>() : undefined;
   // The ids are SHA-256 hashes of the text: no other cache user can collide with them, so no 'apq:' prefix.
   const cache = PrefixingKeyValueCache.cacheDangerouslyDoesNotNeedPrefixesForIsolation(new ManifestFirstCache(manifest, registered));
   return { server: { persistedQueries: { cache } }, preHandler: config.mode === 'only' ? onlyManifestOperations(manifest) : undefined };
 }
 
-/** The manifest's operations by id; refuses to start on a malformed manifest, an id that is not its text's hash, or an operation the schema does not validate. */
-export function loadManifest(path: string, schema: GraphQLSchema): ReadonlyMap<string, string> {
+/**
+ * The manifest's operations by id; refuses to start on a malformed manifest, an id that is not its text's hash, or
+ * an operation that would be refused anyway: not valid against the schema, or over the /graphql limits (tokens,
+ * depth, aliases...) given in `limits`.
+ */
+export function loadManifest(path: string, schema: GraphQLSchema, limits: Pick<ApolloServerOptionsWithSchema<Context>, 'parseOptions' | 'validationRules'> = {}): ReadonlyMap<string, string> {
   let manifest: { format?: unknown; version?: unknown; operations?: unknown };
   try {
     manifest = JSON.parse(readFileSync(path, 'utf8'));
@@ -50,8 +54,13 @@ export function loadManifest(path: string, schema: GraphQLSchema): ReadonlyMap<s
     const label = `${path}: operation ${String(operation?.name)}`;
     if (typeof operation?.id !== 'string' || typeof operation.body !== 'string') throw new Error(`${label} needs an id and a body`);
     if (sha256(operation.body) !== operation.id) throw new Error(`${label}: its id is not the SHA-256 of its body`);
-    const problems = validate(schema, parse(operation.body));
-    if (problems.length) throw new Error(`${label} does not validate against the schema: ${problems.map((p) => p.message).join('; ')}`);
+    let problems: readonly { message: string }[];
+    try {
+      problems = validate(schema, parse(operation.body, limits.parseOptions), [...specifiedRules, ...((limits.validationRules ?? []) as ValidationRule[])]);
+    } catch (error) {
+      problems = [error as Error];
+    }
+    if (problems.length) throw new Error(`${label} does not validate against the schema and the /graphql limits: ${problems.map((p) => p.message).join('; ')}`);
     operations.set(operation.id, operation.body);
   }
   return operations;

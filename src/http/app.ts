@@ -81,7 +81,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
 
   const schema = await buildExecutableSchema();
   const limits = operationLimits(config.graphqlLimits);
-  const trusted = trustedDocuments(config.trustedDocuments, schema);
+  const trusted = trustedDocuments(config.trustedDocuments, schema, limits.server);
   const apollo = new ApolloServer<Context>({
     // The schema through a gateway: Apollo's hook for our executor (graphql-jit, see compiled-execution.ts).
     gateway: compiledGateway(schema),

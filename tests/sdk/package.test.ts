@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { ERROR_CODES } from '../../sdk/src';
+import { ERROR_STATUS } from '../../src/core/errors';
 
 const root = join(__dirname, '..', '..', '..');
 
@@ -26,6 +28,10 @@ describe('the @clara/sdk package', () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  });
+
+  test("its error codes are the server's catalogue (src/core/errors.ts)", () => {
+    assert.deepEqual([...ERROR_CODES].sort(), Object.keys(ERROR_STATUS).sort());
   });
 
   test('its package.json ships the build and the manifest, and needs no runtime dependency', () => {

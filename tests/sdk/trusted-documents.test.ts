@@ -7,6 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ClaraClient, ClaraError, DashboardDocument, ViewerDocument } from '../../sdk/src';
+import { loadConfig } from '../../src/core/config';
+import { operationLimits } from '../../src/graphql/limits';
 import { buildExecutableSchema } from '../../src/graphql/schema';
 import { loadManifest } from '../../src/graphql/trusted-documents';
 import { testDatabases } from '../helpers/database';
@@ -53,6 +55,11 @@ describe('the trusted-documents manifest', () => {
       const unknownField = 'query Gone { viewer { gone } }';
       assert.throws(() => loadManifest(write([{ id: sha256(unknownField), name: 'Gone', type: 'query', body: unknownField }]), schema), /does not validate against the schema/);
       assert.throws(() => loadManifest(join(dir, 'missing.json'), schema), /cannot read/);
+      // Over the /graphql limits the server runs with: refused at start rather than at every request.
+      const deep = 'query Deep { viewer { tasks { edges { node { report { files { image { camera } } } } } } } }';
+      const limits = operationLimits(loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(40), GRAPHQL_MAX_DEPTH: '4' }).graphqlLimits).server;
+      assert.throws(() => loadManifest(write([{ id: sha256(deep), name: 'Deep', type: 'query', body: deep }]), schema, limits), /too deep/);
+      assert.equal(loadManifest(write([{ id: sha256(body), name: 'Viewer', type: 'query', body }]), schema, limits).size, 1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

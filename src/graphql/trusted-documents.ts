@@ -11,6 +11,9 @@ import type { Context } from './context';
 /** One operation of a manifest in Apollo's persisted-query format (the SDK's sdk/persisted-query-manifest.json). */
 interface ManifestOperation { id: string; name: string; type: string; body: string }
 
+/** What /graphql checks every document against (src/graphql/limits.ts). */
+type DocumentLimits = Pick<ApolloServerOptionsWithSchema<Context>, 'parseOptions' | 'validationRules'>;
+
 /**
  * Trusted documents (GRAPHQL_TRUSTED_DOCUMENTS), on Apollo Server's own persisted queries: a client sends an
  * operation by id (`extensions.persistedQuery.sha256Hash`, as Apollo clients do) and Apollo reads its text from
@@ -24,7 +27,7 @@ interface ManifestOperation { id: string; name: string; type: string; body: stri
  * The id is the SHA-256 of the text, the key Apollo's document store (and so compiled-execution.ts's plans) already
  * uses for a text query: an operation sent by id and the same text share one parsed, validated, compiled document.
  */
-export function trustedDocuments(config: TrustedDocumentsConfig, schema: GraphQLSchema, limits: Pick<ApolloServerOptionsWithSchema<Context>, 'parseOptions' | 'validationRules'> = {}): { server: Pick<ApolloServerOptionsWithSchema<Context>, 'persistedQueries'>; preHandler?: preHandlerAsyncHookHandler } {
+export function trustedDocuments(config: TrustedDocumentsConfig, schema: GraphQLSchema, limits: DocumentLimits = {}): { server: Pick<ApolloServerOptionsWithSchema<Context>, 'persistedQueries'>; preHandler?: preHandlerAsyncHookHandler } {
   if (config.mode === 'off') return { server: { persistedQueries: false } };
   // The SDK's manifest and, listed beside it, those Apollo Kotlin or Apollo iOS generate for a native app.
   const manifest = new Map(config.manifestPaths.flatMap((path) => [...loadManifest(path, schema, limits)]));
@@ -39,7 +42,7 @@ export function trustedDocuments(config: TrustedDocumentsConfig, schema: GraphQL
  * an operation that would be refused anyway: not valid against the schema, or over the /graphql limits (tokens,
  * depth, aliases...) given in `limits`.
  */
-export function loadManifest(path: string, schema: GraphQLSchema, limits: Pick<ApolloServerOptionsWithSchema<Context>, 'parseOptions' | 'validationRules'> = {}): ReadonlyMap<string, string> {
+export function loadManifest(path: string, schema: GraphQLSchema, limits: DocumentLimits = {}): ReadonlyMap<string, string> {
   let manifest: { format?: unknown; version?: unknown; operations?: unknown };
   try {
     manifest = JSON.parse(readFileSync(path, 'utf8'));

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { ClaraClient, ClaraError, type ClaraErrorCode } from '../../sdk/src';
 import { EXIF, jpegWithExif } from '../helpers/agent-fixtures';
 import { testDatabases } from '../helpers/database';
+import { GOOGLE_CLIENT_ID, GoogleIssuer } from '../helpers/google-issuer';
 import { PUBLIC_KEY } from '../helpers/harness';
 import { CreditsTestApp } from '../helpers/stripe';
 
@@ -19,11 +20,28 @@ async function refusal(promise: Promise<unknown>, code: ClaraErrorCode): Promise
 
 for (const db of testDatabases()) {
   describe(`a mobile app on the SDK alone, the server in GRAPHQL_TRUSTED_DOCUMENTS=only (${db})`, () => {
+    const google = new GoogleIssuer();
     let t: CreditsTestApp;
     before(async () => {
-      t = await CreditsTestApp.start(db, { GRAPHQL_TRUSTED_DOCUMENTS: 'only' });
+      await google.start();
+      t = await CreditsTestApp.start(db, { GRAPHQL_TRUSTED_DOCUMENTS: 'only', GOOGLE_CLIENT_ID, GOOGLE_JWKS_URL: google.jwksUrl });
     });
-    after(() => t.stop());
+    after(async () => {
+      await t.stop();
+      await google.close();
+    });
+
+    test('Google sign-in keeps the token; a bad ID token is a typed UNAUTHENTICATED', async () => {
+      const clara = new ClaraClient({ baseUrl: t.baseUrl, publicApiKey: PUBLIC_KEY, textFallback: false });
+      const idToken = await google.idToken({ sub: '7700114', email: 'grace@example.com', given_name: 'Grace', family_name: 'Hopper' });
+      const signedIn = await clara.signInWithGoogle({ input: { idToken } });
+      assert.equal(clara.currentToken, signedIn.token);
+      const viewer = await clara.viewer();
+      assert.deepEqual([viewer.email, viewer.firstName, viewer.isActive], ['grace@example.com', 'Grace', true]);
+      const other = new ClaraClient({ baseUrl: t.baseUrl, publicApiKey: PUBLIC_KEY, textFallback: false });
+      await refusal(other.signInWithGoogle({ input: { idToken: 'not.a.token' } }), 'UNAUTHENTICATED');
+      assert.equal(other.currentToken, null);
+    });
 
     test('register, activate from the mail, log in with 2FA, buy credits, analyse a photo, read the typed report, page the ledger', async () => {
       // Every GraphQL request the SDK sends, to check it sends ids and never a document's text.

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
+import { DashboardDocument, ViewerDocument, type ClaraOperation } from '../sdk/src';
 import { loadConfig } from '../src/core/config';
 import { Mailbox } from '../tests/helpers/mailbox';
 
@@ -244,6 +245,9 @@ async function main(): Promise<void> {
       variables: { after },
     });
   const me = gql('{ user(id: "' + seeded.userId + '") { id email firstName lastName credits isActive isDarkMode createdAt updatedAt } }');
+  // An SDK operation as the SDK sends it (by its trusted-document id; the service runs GRAPHQL_TRUSTED_DOCUMENTS=allow), and the same text.
+  const byId = (operation: ClaraOperation<unknown, unknown>) => JSON.stringify({ operationName: operation.name, variables: {}, extensions: { persistedQuery: { version: 1, sha256Hash: operation.id } } });
+  const asText = (operation: ClaraOperation<unknown, unknown>) => JSON.stringify({ operationName: operation.name, variables: {}, query: operation.body });
 
   const scenarios: Scenario[] = [
     { name: 'raw baseline: Fastify + pg, one row by primary key', target: 'raw', path: `/users/${seeded.userId}` },
@@ -266,11 +270,20 @@ async function main(): Promise<void> {
       ? [{ name: 'limiter on (Redis): same request', target: 'service-redis-limiter' as const, path: `/api/v1/users/${seeded.userId}`, headers: { authorization: seeded.userToken }, compareWith: 'limiter off: REST GET /users/{id} (user token)' }]
       : []),
     { name: '7. GraphQL dashboard: viewer, 20 transactions with their task, 10 tasks with charge and report', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: gql(DASHBOARD) },
+    { name: '8a. SDK Viewer sent as text', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: asText(ViewerDocument) },
+    { name: '8b. SDK Viewer sent by id (persisted operation)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: byId(ViewerDocument), compareWith: '8a. SDK Viewer sent as text' },
+    { name: '8c. SDK Dashboard sent as text', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: asText(DashboardDocument) },
+    { name: '8d. SDK Dashboard sent by id (persisted operation)', target: 'service', method: 'POST', path: '/graphql', headers: { authorization: seeded.userToken }, body: byId(DashboardDocument), compareWith: '8c. SDK Dashboard sent as text' },
     { name: '6. REST login with Basic (argon2id)', target: 'service', method: 'POST', path: '/api/v1/auth/session', headers: { authorization: `Basic ${Buffer.from(`${seeded.email}:${seeded.password}`).toString('base64')}` } },
   ];
 
   const results: Measured[] = [];
   let rawCpu: number | null = null;
+  // A persisted operation the service did not know would answer PERSISTED_QUERY_NOT_FOUND with a 200: checked once.
+  for (const operation of [ViewerDocument, DashboardDocument]) {
+    const answer = await json(`${services.service}/graphql`, { method: 'POST', headers: { authorization: seeded.userToken, 'content-type': 'application/json' }, body: byId(operation) });
+    if (answer.errors || !answer.data) throw new Error(`${operation.name} by id: ${JSON.stringify(answer.errors)}`);
+  }
   // BENCH_ONLY: a regular expression choosing scenarios (the raw baseline always runs), for quick checks.
   const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : null;
   const rawScenario = scenarios.find((s) => s.target === 'raw')!;

@@ -11,7 +11,7 @@ const root = join(__dirname, '..', '..');
 const operations = readFileSync(join(root, 'tests', 'graphql', 'account.graphql'), 'utf8');
 
 describe('GraphQL codegen', () => {
-  test('tests/generated/graphql.ts is current with the schema and the operations', () => {
+  test('the generated files (tests/generated, the SDK operations and its trusted-documents manifest) are current', () => {
     const check = spawnSync(join(root, 'node_modules', '.bin', 'graphql-codegen'), ['--config', 'codegen.yml', '--check'], { cwd: root, encoding: 'utf8' });
     assert.equal(check.status, 0, `run \`npm run codegen\`:\n${check.stdout}${check.stderr}`);
   });

@@ -44,6 +44,7 @@ export interface Config {
   /** The budget of callers without credentials of their own (no key, the public key, an invalid header), per IP. */
   rateLimitAnonymousPoints: number;
   graphqlLimits: GraphQLLimitsConfig;
+  trustedDocuments: TrustedDocumentsConfig;
   authRateLimitPerAccountPerMinute: number;
   authRateLimitPerIpPerMinute: number;
   redisUrl?: string;
@@ -118,6 +119,16 @@ export interface GraphQLLimitsConfig {
   introspection: boolean;
   suggestions: boolean;
   graphiql: boolean;
+}
+
+/**
+ * Operations sent by id from the SDK's trusted-documents manifest (src/graphql/trusted-documents.ts): `off` (no
+ * persisted queries), `allow` (ids and any text), `only` (the manifest's operations only; REST and MCP unaffected).
+ */
+export interface TrustedDocumentsConfig {
+  mode: 'off' | 'allow' | 'only';
+  /** Apollo persisted-query manifests: the SDK's sdk/persisted-query-manifest.json by default, and any a native app generates. */
+  manifestPaths: string[];
 }
 
 /** Credits are sold in tiers: an amount between the limits (USD, inclusive) buys `rate` credits per USD. */
@@ -207,6 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
     googleIssuers: (env.GOOGLE_ISSUERS ?? 'https://accounts.google.com,accounts.google.com').split(','),
     ...rateLimitConfig(env),
     graphqlLimits: graphqlLimitsConfig(env, mode),
+    trustedDocuments: trustedDocumentsConfig(env),
     authRateLimitPerAccountPerMinute: int(env, 'AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE', 10),
     authRateLimitPerIpPerMinute: int(env, 'AUTH_RATE_LIMIT_PER_IP_PER_MINUTE', 60),
     redisUrl: env.REDIS_URL || undefined,
@@ -274,6 +286,15 @@ function graphqlLimitsConfig(env: Env, mode: Config['env']): GraphQLLimitsConfig
     suggestions: flag('GRAPHQL_SUGGESTIONS'),
     graphiql: flag('GRAPHIQL'),
   };
+}
+
+/** Default `allow`: apps send the manifest's operations by id, and the documented API (curl, GraphiQL, API-key integrations) keeps taking any document. */
+function trustedDocumentsConfig(env: Env): TrustedDocumentsConfig {
+  const mode = env.GRAPHQL_TRUSTED_DOCUMENTS || 'allow';
+  if (mode !== 'off' && mode !== 'allow' && mode !== 'only') throw new Error('GRAPHQL_TRUSTED_DOCUMENTS must be off, allow or only');
+  // dist/src/core → the repository root, where the SDK package lies.
+  const paths = (env.GRAPHQL_TRUSTED_DOCUMENTS_MANIFEST ?? '').split(',').map((path) => path.trim()).filter(Boolean);
+  return { mode, manifestPaths: paths.length ? paths : [join(__dirname, '..', '..', '..', 'sdk', 'persisted-query-manifest.json')] };
 }
 
 /**

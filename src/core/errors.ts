@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   TOO_MANY_ROOT_FIELDS: 400,
   QUERY_TOO_COMPLEX: 400,
   INTROSPECTION_DISABLED: 400,
+  /** GRAPHQL_TRUSTED_DOCUMENTS=only: a document (or an id) that is not in the trusted-documents manifest. */
+  TRUSTED_DOCUMENT_REQUIRED: 400,
   UNAUTHENTICATED: 401,
   /** A login needs the second-factor code (REST: `data: {is_2fa_enabled: true}`). */
   TWO_FACTOR_REQUIRED: 401,

@@ -1,5 +1,5 @@
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { DomainError } from '../core/errors';
 import { tokenLimitError, withoutSuggestions } from './limits';
@@ -24,6 +24,10 @@ function formatWithSuggestions(log: Logger) {
     }
     const code = formatted.extensions?.code;
     if (code && code !== 'INTERNAL_SERVER_ERROR') return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+    // Apollo's own refusals of a request without a code of their own (a persisted-query hash that does not
+    // match its text, an unsupported persisted-query version) carry a 4xx: the client's fault, not ours.
+    const status = (error as GraphQLError | undefined)?.extensions?.http as { status?: number } | undefined;
+    if (status?.status && status.status >= 400 && status.status < 500) return { message: formatted.message, extensions: { code: 'BAD_REQUEST', status: status.status } };
     log.error({ err: original }, 'unexpected GraphQL error');
     return { message: 'Internal server error.', path: formatted.path, extensions: { code: 'INTERNAL', status: 500 } };
   };

@@ -25,6 +25,7 @@ import { createContext, type Context } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/errors';
 import { operationLimits } from '../graphql/limits';
 import { buildExecutableSchema } from '../graphql/schema';
+import { trustedDocuments } from '../graphql/trusted-documents';
 import { accountsMcp } from '../accounts/accounts.mcp';
 import { agentMcp } from '../agent/agent.mcp';
 import { creditsMcp } from '../credits/credits.mcp';
@@ -81,12 +82,14 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
 
   const schema = await buildExecutableSchema();
   const limits = operationLimits(config.graphqlLimits);
+  const trusted = trustedDocuments(config.trustedDocuments, schema, limits.server);
   const apollo = new ApolloServer<Context>({
     // The schema through a gateway: Apollo's hook for our executor (graphql-jit, see compiled-execution.ts).
     gateway: compiledGateway(schema),
     formatError: formatGraphQLError(log, { suggestions: config.graphqlLimits.suggestions }),
     includeStacktraceInErrorResponses: false,
     ...limits.server,
+    ...trusted.server,
     // Cache-control hints are unused, and the plugin wraps every field resolver to compute them.
     plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins],
   });
@@ -94,6 +97,8 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
   http.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: '/graphql',
+    // GRAPHQL_TRUSTED_DOCUMENTS=only: documents outside the manifest are refused before anything else.
+    ...(trusted.preHandler ? { preHandler: trusted.preHandler } : {}),
     handler: fastifyApolloHandler(apollo, {
       context: async (request) => {
         try {

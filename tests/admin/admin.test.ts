@@ -136,6 +136,14 @@ for (const db of testDatabases()) {
       assert.equal(events.find((event) => event.kind === 'ACCOUNT_DEACTIVATED')?.detail.note, 'chargeback fraud');
       assert.deepEqual(events.find((event) => event.kind === 'SESSIONS_REVOKED')?.detail.reason, 'admin');
 
+      // A login that raced the deactivation (its session written after the sessions were ended) gets nowhere either.
+      const raced = 'session_00000000000000000000000000000042';
+      const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const expires = new Date(now.getTime() + 3_600_000);
+      await sql(t, 'insert into sessions (id, user_id, created_at, expires_at) values (?, ?, ?, ?)', [raced, user.id, now, expires]);
+      const racedToken = `Bearer ${t.app.services.tokens.signUserToken(user.id, raced, expires, now)}`;
+      assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: racedToken })).status, 401);
+
       const reactivated = (await admin(t, ACTION('reactivateUser'), { input: { userId: user.id, reason: 'chargeback withdrawn' } })).reactivateUser;
       assert.deepEqual(reactivated.userErrors, []);
       assert.equal(reactivated.user.status, 'ACTIVE');

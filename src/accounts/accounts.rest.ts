@@ -31,12 +31,14 @@ export const accountsRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/auth/register',
-    graphql: `mutation ($input: RegisterInput!) { register(input: $input) { token user { ${USER_FIELDS} } } }`,
+    graphql: `mutation ($input: RegisterInput!) { register(input: $input) { token activationCodeSent user { ${USER_FIELDS} } } }`,
     body: object({ first_name: str({ minLength: 1 }), last_name: str({ minLength: 1 }), email: str({ minLength: 3 }), password: str({ minLength: 8 }) }),
     variables: (r: Req) => ({ input: { firstName: r.body.first_name, lastName: r.body.last_name, email: r.body.email, password: r.body.password } }),
     status: 201,
-    message: 'User registered successfully. An activation code was sent by email.',
-    present: userWithToken,
+    message: (payload: { activationCodeSent: boolean }) => payload.activationCodeSent
+      ? 'User registered successfully. An activation code was sent by email.'
+      : 'User registered, but the activation code could not be sent by email: ask for a new one with POST /users/{user_email}/otp/ACTIVATION (with this token), or register again.',
+    present: (payload: { user: object; token: string; activationCodeSent: boolean }) => ({ ...userWithToken(payload), activation_code_sent: payload.activationCodeSent }),
   },
   {
     method: 'POST',

@@ -21,7 +21,12 @@ import type { TwoFactorService } from './two-factor.service';
 import { rawQuery } from '../database/shared-pool';
 import { User } from './user.entity';
 
-export interface SignedIn { user: User; token: string }
+export interface SignedIn {
+  user: User;
+  token: string;
+  /** Registration only: false when the activation mail could not be sent (the account exists; ask for a code again). */
+  activationCodeSent?: boolean;
+}
 export interface RegisterInput { firstName: string; lastName: string; email: string; password: string }
 export interface LoginInput { email: string; password: string; code?: string | null }
 export interface ProfileChanges { firstName?: string | null; lastName?: string | null; isDarkMode?: boolean | null }
@@ -86,8 +91,16 @@ export class AccountsService {
       throw error;
     }
     if (!existing) await this.deps.sendLimits.consume(user.id, 'ACTIVATION');
-    await this.mailOtp(em, user, 'ACTIVATION', registration);
-    return { user, token: this.tokenFor(session) };
+    // The sign-up is committed either way: when the mail cannot go out (SMTP down), the answer still carries the
+    // account and its token, which asks for the code again (sendOtp) bound to this sign-up; registering again works too.
+    const activationCodeSent = await this.mailOtp(em, user, 'ACTIVATION', registration).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof DomainError && error.code === 'UNAVAILABLE') return false;
+        throw error;
+      },
+    );
+    return { user, token: this.tokenFor(session), activationCodeSent };
   }
 
   /**
@@ -98,6 +111,7 @@ export class AccountsService {
   async signInWithGoogle(em: EntityManager, idToken: string, code?: string | null, origin?: RequestOrigin): Promise<SignedIn> {
     const identity = await this.deps.google.verify(idToken);
     let user = (await em.findOne(User, { googleId: identity.googleId })) ?? (await em.findOne(User, { email: identity.email }));
+    if (user?.deactivatedAt) throw deactivated();
     if (user?.googleId && user.googleId !== identity.googleId) {
       throw unauthenticated('This account is linked to a different Google account.');
     }
@@ -136,6 +150,7 @@ export class AccountsService {
     const passwordOk = await this.deps.passwords.verify(user?.passwordHash, input.password);
     if (user && !passwordOk) await this.deps.securityLog.write(em, user.id, 'SIGN_IN_FAILED', origin, { reason: 'wrong_password' });
     if (!user || !passwordOk) throw unauthenticated('The email or password is incorrect.');
+    if (user.deactivatedAt) throw deactivated();
     if (user.twoFactorMethod) {
       if (!input.code) throw needsSecondFactor();
       await this.deps.twoFactor.check(em, user, input.code).catch((error) => this.failedSignIn(em, user, 'wrong_code', error, origin));
@@ -154,7 +169,7 @@ export class AccountsService {
     const { rows: [row] } = await rawQuery(
       em,
       `select u.*, ${this.deps.sessions.touchDueSql} as session_touch_due from sessions s join users u on u.id = s.user_id
-        where s.id = $1 and s.user_id = $2 and s.revoked_at is null and s.expires_at > now()`,
+        where s.id = $1 and s.user_id = $2 and s.revoked_at is null and s.expires_at > now() and u.deactivated_at is null`,
       [sessionId, userId],
     );
     if (row?.session_touch_due) await this.deps.sessions.touch(em, sessionId);
@@ -189,9 +204,11 @@ export class AccountsService {
         subject: `Your ${this.deps.serviceName} verification code`,
         text: `Hello ${registration?.firstName ?? user.firstName},\n\nUse the code ${code} to ${OTP_PURPOSE[type]}. It expires in ${minutes} minutes and works once.${activation}\n\nIf you did not ask for it, ignore this mail.`,
       })
-      .catch((error: unknown) => {
-        // The code is stored; the user can ask for a new one. The address is not logged.
+      .catch(async (error: unknown) => {
+        // The user can ask for a new code, and the one that never left does not count against the send limits.
+        // The address is not logged.
         this.deps.log.error({ err: error, otpType: type }, 'sending an OTP mail failed');
+        await this.deps.sendLimits.refund(user.id, type);
         throw new DomainError('UNAVAILABLE', 'The code could not be sent; try again shortly.');
       });
   }
@@ -311,4 +328,5 @@ export function normalizeEmail(email: string): string {
 }
 
 const needsSecondFactor = () => new DomainError('TWO_FACTOR_REQUIRED', 'Two-factor authentication is enabled: send the code as well.', { is_2fa_enabled: true });
+const deactivated = () => unauthenticated('This account has been deactivated by an operator.');
 const alreadyRegistered = () => new DomainError('ALREADY_EXISTS', 'A user with this email already exists.');

@@ -71,6 +71,11 @@ export class UpdateUserInput {
 export class AuthPayload {
   @Field(() => User, { nullable: true }) user?: User;
   @Field({ nullable: true }) token?: string;
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'register only: false when the activation code could not be mailed. The account exists: ask for a code again with sendOtp (sending this token keeps it bound to this sign-up), or register again.',
+  })
+  activationCodeSent?: boolean;
   @Field(() => [UserError]) userErrors!: UserError[];
 }
 

@@ -28,4 +28,9 @@ export class CodeSendLimits {
       throw new DomainError('RATE_LIMITED', `A code was sent to this account recently; ask for a new one in ${seconds} s.`, { retry_after_seconds: seconds });
     }
   }
+
+  /** Gives back a charge whose mail could not be sent: a code that never left does not hold back the next one. */
+  async refund(userId: string, type: OtpType): Promise<void> {
+    await Promise.all([this.perType?.reward(`${userId}:${type}`, 1), this.perHour?.reward(userId, 1)]);
+  }
 }

@@ -13,7 +13,7 @@ const PROMPT_FIELDS = ['prompt', 'text', 'message', 'query'];
 type Req = FastifyRequest<{ Params: { user_id: string; task_id: string }; Querystring: Record<string, string | undefined> }>;
 interface MultipartBody { files: { name: string; content: Buffer }[]; fields: Record<string, string> }
 
-interface TaskResult { status: string; report: { raw: unknown } | null }
+export interface TaskResult { status: string; report: { raw: unknown } | null }
 
 /**
  * A task in REST form: REST field names, the report's stored JSON as `result` (null until done), and the status as

@@ -42,7 +42,7 @@ export class ApiKeysService {
   /** The user an API key token acts for, or null when the key was reset or never existed. */
   async authenticate(em: EntityManager, userId: string, apiKeyId: string): Promise<User | null> {
     // On every API-key request: one indexed join, hand-written like AccountsService.authenticateSession.
-    const { rows: [row] } = await rawQuery(em, 'select u.* from api_keys k join users u on u.id = k.user_id where k.id = $1 and k.user_id = $2', [apiKeyId, userId]);
+    const { rows: [row] } = await rawQuery(em, 'select u.* from api_keys k join users u on u.id = k.user_id where k.id = $1 and k.user_id = $2 and u.deactivated_at is null', [apiKeyId, userId]);
     return row ? em.map(User, row) : null;
   }
 

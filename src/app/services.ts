@@ -5,6 +5,7 @@ import { AccountsService } from '../accounts/accounts.service';
 import { CodeAttempts } from '../accounts/code-attempts';
 import { CodeSendLimits } from '../accounts/code-send-limits';
 import { TwoFactorService } from '../accounts/two-factor.service';
+import { AdminService } from '../admin/admin.service';
 import { AnalysisQueue } from '../agent/analysis-queue';
 import { sharedPoolExecutor } from '../database/shared-pool';
 import { createAnalysisProvider } from '../agent/create-provider';
@@ -115,6 +116,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     queue,
     tasks,
     uploads,
+    admin: new AdminService({ sessions, securityLog, storage }),
     system: new SystemService(config.serviceName),
     callers: new CallerResolver({ tokens, accounts, apiKeys, publicApiKey: config.publicApiKey, adminApiKey: config.adminApiKey }),
     rateLimits: new RateLimits({ points: config.rateLimitPoints, windowSeconds: config.rateLimitWindowSeconds, anonymousPoints: config.rateLimitAnonymousPoints, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix }),

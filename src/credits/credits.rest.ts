@@ -6,14 +6,14 @@ import { fieldOf, object, optionalNumber, str, wholeNumber, type RestOperation }
 import { TRANSACTION_TYPES } from './transaction.entity';
 
 /** The transaction's documented REST fields. */
-const TRANSACTION_FIELDS = 'id userId type description valueInCredits valueInFiat { amount } createdAt updatedAt';
+export const TRANSACTION_FIELDS = 'id userId type description valueInCredits valueInFiat { amount } createdAt updatedAt';
 
 type Req = FastifyRequest<{ Params: { user_id: string; transaction_id: string }; Body: Record<string, any>; Querystring: Record<string, string | undefined> }>;
 const returnPath = str({ maxLength: 2000 });
 
 /** REST documents money as a JSON number of USD (`value_in_fiat: 5`); GraphQL's Money carries it exactly. */
 const fiat = (money: { amount: string }) => Number(money.amount);
-const restTransaction = (transaction: { valueInFiat: { amount: string } }) => ({ ...(toRestShape(transaction) as object), value_in_fiat: fiat(transaction.valueInFiat) });
+export const restTransaction = (transaction: { valueInFiat: { amount: string } }) => ({ ...(toRestShape(transaction) as object), value_in_fiat: fiat(transaction.valueInFiat) });
 
 export const creditsRest: RestOperation[] = [
   {

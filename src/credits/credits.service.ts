@@ -4,6 +4,7 @@ import type { RateTier } from '../core/config';
 import { badRequest, DomainError, notFound } from '../core/errors';
 import { isId } from '../core/ids';
 import { keysetPage, type Page, type PageRequest } from '../core/keyset';
+import { SecurityLog } from '../security-log/security-log.service';
 import { creditsToCents } from './rates';
 import { Transaction, type TransactionKind, type TransactionType } from './transaction.entity';
 
@@ -15,6 +16,8 @@ export interface BalanceChange {
   reference?: string | null;
   fiatCents?: number;
   describe: (before: number, after: number) => string;
+  /** Writes what else belongs to the change (a security log entry) in its database transaction. */
+  audit?: (tx: EntityManager, entry: Transaction) => Promise<void>;
 }
 
 export interface SpendOptions { kind: 'analysis'; reference: string; description?: string }
@@ -23,6 +26,14 @@ export interface RefundOptions { reference: string; description?: string }
 /** Balances are 32-bit integers; one operator adjustment stays well inside them. */
 const MAX_ADJUSTMENT = 1_000_000_000;
 
+const securityLog = new SecurityLog();
+
+/** An operator's reason, required for every operator change (kept in the ledger row and the security log). */
+export function operatorReason(reason: string): string {
+  const why = reason.trim();
+  if (!why || why.length > 500) throw Object.assign(badRequest('A reason (1 to 500 characters) is required.'), { field: ['input', 'reason'] });
+  return why;
+}
 
 /**
  * The credit ledger: every change of a balance goes through here and is written, with its ledger row, in
@@ -59,12 +70,43 @@ export class CreditsService {
     });
   }
 
-  /** An operator's grant (amount > 0) or removal (amount < 0), with the reason in the ledger. */
+  /**
+   * An operator's grant (amount > 0) or removal (amount < 0), with the reason in the ledger row and, in the
+   * same database transaction, in the user's security log.
+   */
   async adjust(em: EntityManager, userId: string, amount: number, reason: string): Promise<Transaction> {
     if (!Number.isInteger(amount) || amount === 0 || Math.abs(amount) > MAX_ADJUSTMENT) throw badRequest(`amount must be a non-zero whole number of credits, at most ${MAX_ADJUSTMENT} either way.`);
-    const why = reason.trim();
-    if (!why || why.length > 500) throw badRequest('A reason (1 to 500 characters) is required.');
-    return this.record(em, { userId, delta: amount, kind: 'admin', describe: (before, after) => `Admin updated credits from ${before} to ${after}: ${why}` });
+    const why = operatorReason(reason);
+    return em.transactional(async (tx) => {
+      const entry = await this.applyInTransaction(tx as EntityManager, { userId, delta: amount, kind: 'admin', describe: (before, after) => `Admin updated credits from ${before} to ${after}: ${why}` });
+      await securityLog.write(tx as EntityManager, userId, 'CREDITS_ADJUSTED', undefined, { reason: 'admin', note: why, transactionId: entry.id });
+      return entry;
+    });
+  }
+
+  /**
+   * Corrects a ledger row the only way the ledger allows: a compensating row in the other direction (all of the
+   * row's credits, or `credits` of them), referencing it. A row is corrected at most once: repeating the same
+   * correction answers the first one, a different one is a CONFLICT. Reversing credits already spent is
+   * INSUFFICIENT_CREDITS (the balance never goes below zero).
+   */
+  async correct(em: EntityManager, transactionId: string, reason: string, credits?: number | null): Promise<Transaction> {
+    const why = operatorReason(reason);
+    const original = isId('transaction', transactionId) ? await em.findOne(Transaction, { id: transactionId }) : null;
+    if (!original) throw Object.assign(notFound('Transaction not found.'), { field: ['input', 'transactionId'] });
+    const amount = credits ?? original.valueInCredits;
+    if (!Number.isInteger(amount) || amount <= 0 || amount > original.valueInCredits) {
+      throw Object.assign(badRequest(`credits must be a whole number from 1 to ${original.valueInCredits} (the row's value).`), { field: ['input', 'credits'] });
+    }
+    const delta = original.type === 'CREDIT' ? -amount : amount;
+    return this.record(em, {
+      userId: original.user.id,
+      delta,
+      kind: 'correction',
+      reference: original.id,
+      describe: (before, after) => `Correction of ${original.id}: ${amount} credits ${delta > 0 ? 'given back' : 'taken back'} (balance ${before} → ${after}): ${why}`,
+      audit: (tx, entry) => securityLog.write(tx, entry.user.id, 'LEDGER_CORRECTED', undefined, { reason: 'admin', note: why, transactionId: entry.id }),
+    });
   }
 
   /**
@@ -105,7 +147,11 @@ export class CreditsService {
     const existing = await earlier();
     if (existing) return sameChange(existing, change);
     try {
-      return await em.transactional((tx) => this.applyInTransaction(tx as EntityManager, change));
+      return await em.transactional(async (tx) => {
+        const entry = await this.applyInTransaction(tx as EntityManager, change);
+        await change.audit?.(tx as EntityManager, entry);
+        return entry;
+      });
     } catch (error) {
       // A concurrent call with the same reference won the race; its row is the answer.
       const winner = error instanceof UniqueConstraintViolationException ? await earlier() : null;

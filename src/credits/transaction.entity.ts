@@ -10,8 +10,9 @@ export const TransactionTypeEnum = { CREDIT: 'CREDIT', DEBIT: 'DEBIT' } as const
 registerEnumType(TransactionTypeEnum, { name: 'TransactionType', description: 'CREDIT adds to the balance, DEBIT takes from it.' });
 
 /** Why a balance changed. */
-export type TransactionKind = 'purchase' | 'analysis' | 'refund' | 'admin';
-export const TransactionKindEnum = { PURCHASE: 'purchase', ANALYSIS: 'analysis', REFUND: 'refund', ADMIN: 'admin' } as const;
+export type TransactionKind = 'purchase' | 'analysis' | 'refund' | 'admin' | 'correction';
+/** CORRECTION: an operator's compensating entry for one earlier row (its reference); rows are never edited or deleted. */
+export const TransactionKindEnum = { PURCHASE: 'purchase', ANALYSIS: 'analysis', REFUND: 'refund', ADMIN: 'admin', CORRECTION: 'correction' } as const;
 registerEnumType(TransactionKindEnum, { name: 'TransactionKind', description: 'What caused a balance change.' });
 
 /**
@@ -63,9 +64,9 @@ export class Transaction {
   @Field(() => Int, { description: 'The balance right after this change.' })
   balanceAfter!: number;
 
-  /** What caused it: a purchase id, a task id; null for admin adjustments. */
+  /** What caused it: a purchase id, a task id, the corrected row's id; null for admin adjustments. */
   @Property({ type: 'string', length: 64, nullable: true })
-  @Field(() => String, { nullable: true, description: 'The purchase or task this change belongs to.' })
+  @Field(() => String, { nullable: true, description: 'The purchase or task this change belongs to; for a CORRECTION, the row it compensates.' })
   reference: string | null = null;
 
   @Property({ type: 'datetime' })

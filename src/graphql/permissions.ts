@@ -92,6 +92,7 @@ const OPEN_TYPES = [
   'StartTotpSetupPayload', 'BuyCreditsPayload', 'OpenBillingPortalPayload', 'AdjustCreditsPayload', 'StartAnalysisPayload', 'ResetApiKeyPayload',
   'AnalysisReport', 'ReportProvider', 'ReportClaim', 'ReportFinding', 'ReportFile', 'ImageFacts', 'MediaFacts', 'DocumentFacts',
   'RateLimit', 'Session', 'SecurityEvent', 'SecurityEventDetail', 'SecurityEventEdge', 'SecurityEventConnection', 'RevokeSessionsPayload', 'RecoveryCodes', 'RecoveryCodesPayload',
+  'UserEdge', 'UserConnection', 'UserActionPayload', 'CorrectTransactionPayload',
 ] as const;
 
 /**
@@ -102,16 +103,19 @@ const isCallersUser = rule({ cache: 'no_cache' })((parent: { id?: unknown }, _ar
   parent.id === callerUser(ctx.caller)?.id ? true : forbidden('Only your own account\'s details can be read; sign in as that user.'),
 );
 
+/** The owner's rule for a User field, or the admin key (adminUser's recent activity); the owner's refusal is the one shown. */
+const ownerOrAdmin = (ownerRule: ReturnType<typeof chain>) => or(ownerRule, isAdmin);
+
 /** Types with a few guarded fields: every other field is open (and left unwrapped, like OPEN_TYPES). */
 const GUARDED_FIELDS = {
   User: {
     apiKey: chain(isCallersUser, isUserToken, isActive),
-    transactions: chain(isCallersUser, isActive),
-    transaction: chain(isCallersUser, isActive),
-    tasks: chain(isCallersUser, isActive),
-    task: chain(isCallersUser, isActive),
+    transactions: ownerOrAdmin(chain(isCallersUser, isActive)),
+    transaction: ownerOrAdmin(chain(isCallersUser, isActive)),
+    tasks: ownerOrAdmin(chain(isCallersUser, isActive)),
+    task: ownerOrAdmin(chain(isCallersUser, isActive)),
     sessions: chain(isCallersUser, isUserToken, isActive),
-    securityLog: chain(isCallersUser, isUserToken, isActive),
+    securityLog: ownerOrAdmin(chain(isCallersUser, isUserToken, isActive)),
   },
 };
 
@@ -130,6 +134,8 @@ export const ruleTree = {
       stripeRate: activeAccount,
       supportedAttachments: activeAccount,
       userSecurityLog: or(chain(isUserToken, ownsIdArgNamed('userId'), isActive), isAdmin),
+      adminUsers: isAdmin,
+      adminUser: isAdmin,
     },
     Mutation: {
       '*': deny,
@@ -150,6 +156,10 @@ export const ruleTree = {
       buyCredits: activeAccount,
       portal: activeAccount,
       adjustCredits: isAdmin,
+      correctTransaction: isAdmin,
+      deactivateUser: isAdmin,
+      reactivateUser: isAdmin,
+      eraseUser: isAdmin,
       startAnalysis: chain(isAccountCaller, ownsInputUser, isActive),
       revokeSession: own,
       revokeSessions: own,

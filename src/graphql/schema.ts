@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { GraphQLInterfaceType, GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { AccountsResolver } from '../accounts/accounts.resolver';
+import { AdminResolver } from '../admin/admin.resolver';
 import { AgentResolver, TaskResolver, UserTasksResolver } from '../agent/agent.resolver';
 import { ApiKeysResolver } from '../api-keys/api-keys.resolver';
 import { CreditsResolver, TransactionResolver, UserCreditsResolver } from '../credits/credits.resolver';
@@ -16,7 +17,7 @@ import { RateLimitResolver } from './rate-limit.resolver';
 
 export const resolvers = [
   AccountsResolver, SessionsResolver, SecurityLogResolver, NodeResolver, ApiKeysResolver, CreditsResolver, UserCreditsResolver, TransactionResolver, SystemResolver,
-  AgentResolver, UserTasksResolver, TaskResolver, RateLimitResolver,
+  AgentResolver, UserTasksResolver, TaskResolver, RateLimitResolver, AdminResolver,
 ] as const;
 
 /** The checked-in SDL lives here; `npm run schema:emit` rewrites it and a test fails when it is stale. */

@@ -8,6 +8,7 @@ import { GraphQLError } from 'graphql';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { accountsRest } from '../accounts/accounts.rest';
+import { adminRest } from '../admin/admin.rest';
 import { sessionsRest } from '../accounts/sessions.rest';
 import { agentRest } from '../agent/agent.rest';
 import { startAnalysisWorker } from '../agent/analysis-worker';
@@ -40,7 +41,7 @@ import { registerRestOperations, type RestOperation } from './rest-operation';
 import { serverOptions } from './server-options';
 
 export const REST_PREFIX = '/api/v1';
-const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest, ...creditsRest, ...agentRest, ...sessionsRest, ...securityLogRest];
+const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest, ...creditsRest, ...agentRest, ...sessionsRest, ...securityLogRest, ...adminRest];
 const mcpTools: McpTool[] = [...systemMcp, ...accountsMcp, ...creditsMcp, ...agentMcp];
 
 export interface App { http: FastifyInstance; services: Services }

@@ -19,7 +19,8 @@ export interface RestOperation {
   url: string;
   graphql: string;
   status: number;
-  message: string;
+  /** The envelope's message; a function when it depends on the result. */
+  message: string | ((result: any) => string);
   /** JSON Schema of the body: the documented field names and types; unknown fields are refused. */
   body?: JsonSchema;
   querystring?: JsonSchema;
@@ -61,7 +62,8 @@ export function registerRestOperations(app: FastifyInstance, schema: GraphQLSche
         const budget = await spendBudget(context, prepared.cost(variables));
         if (budget) reply.headers(Object.fromEntries(rateLimitHeaders(budget)));
         const result = await prepared.run(context, variables);
-        return sendSuccess(reply, operation.status, operation.message, present(result));
+        const message = typeof operation.message === 'string' ? operation.message : operation.message(result);
+        return sendSuccess(reply, operation.status, message, present(result));
       },
     });
   }

@@ -13,6 +13,12 @@ export const SECURITY_EVENT_KINDS = [
   'API_KEY_RESET',
   'SESSIONS_REVOKED',
   'GOOGLE_LINKED',
+  // Operator actions (the admin key), each with the operator's reason in detail.note.
+  'CREDITS_ADJUSTED',
+  'LEDGER_CORRECTED',
+  'ACCOUNT_DEACTIVATED',
+  'ACCOUNT_REACTIVATED',
+  'ACCOUNT_ERASED',
 ] as const;
 export type SecurityEventKind = (typeof SECURITY_EVENT_KINDS)[number];
 export const SecurityEventKindEnum = Object.fromEntries(SECURITY_EVENT_KINDS.map((kind) => [kind, kind])) as { [K in SecurityEventKind]: K };
@@ -23,19 +29,25 @@ export interface SecurityEventDetail {
   /** SIGN_IN: `password` or `google`; TWO_FACTOR_*: `email` or `totp`. */
   method?: 'password' | 'google' | 'email' | 'totp';
   /** SIGN_IN_FAILED: what was wrong. SESSIONS_REVOKED / PASSWORD_CHANGED / API_KEY_RESET: what caused it. */
-  reason?: 'wrong_password' | 'wrong_code' | 'logout' | 'user_request' | 'password_changed' | 'password_reset' | 'google_takeover' | 'activation';
+  reason?: 'wrong_password' | 'wrong_code' | 'logout' | 'user_request' | 'password_changed' | 'password_reset' | 'google_takeover' | 'activation' | 'admin';
   /** SESSIONS_REVOKED: `current`, `one`, `others` or `all`. */
   scope?: 'current' | 'one' | 'others' | 'all';
   /** SESSIONS_REVOKED: how many sessions ended. */
   count?: number;
+  /** Operator actions: the reason the operator gave. */
+  note?: string;
+  /** CREDITS_ADJUSTED / LEDGER_CORRECTED: the ledger row written. */
+  transactionId?: string;
 }
 
 @ObjectType('SecurityEventDetail', { description: 'Details of a security log entry; which fields are set depends on its kind.' })
 export class SecurityEventDetailType {
   @Field(() => String, { nullable: true, description: 'SIGN_IN: password or google; TWO_FACTOR_*: email or totp.' }) method?: string;
-  @Field(() => String, { nullable: true, description: 'SIGN_IN_FAILED: wrong_password or wrong_code; otherwise what caused it (logout, user_request, password_changed, password_reset, google_takeover, activation).' }) reason?: string;
+  @Field(() => String, { nullable: true, description: 'SIGN_IN_FAILED: wrong_password or wrong_code; otherwise what caused it (logout, user_request, password_changed, password_reset, google_takeover, activation, admin).' }) reason?: string;
   @Field(() => String, { nullable: true, description: 'SESSIONS_REVOKED: current, one, others or all.' }) scope?: string;
   @Field(() => Int, { nullable: true, description: 'SESSIONS_REVOKED: how many sessions ended.' }) count?: number;
+  @Field(() => String, { nullable: true, description: 'Operator actions (CREDITS_ADJUSTED, LEDGER_CORRECTED, ACCOUNT_*): the reason the operator gave.' }) note?: string;
+  @Field(() => ID, { nullable: true, description: 'CREDITS_ADJUSTED and LEDGER_CORRECTED: the ledger row written.' }) transactionId?: string;
 }
 
 /** One entry of a user's security log: what happened to the account, when, and from where. */

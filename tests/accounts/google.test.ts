@@ -4,7 +4,7 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { generate } from 'otplib';
 import { testDatabases } from '../helpers/database';
 import { GOOGLE_CLIENT_ID, GoogleIssuer } from '../helpers/google-issuer';
-import { PUBLIC_KEY, TestApp } from '../helpers/harness';
+import { ADMIN_KEY, PUBLIC_KEY, TestApp } from '../helpers/harness';
 
 for (const db of testDatabases()) {
   describe(`Google sign-in (${db})`, () => {
@@ -35,6 +35,19 @@ for (const db of testDatabases()) {
       assert.equal(again.status, 201);
       assert.equal(again.body.data.id, res.body.data.id, 'the same Google account signs in to the same user');
       assert.ok(google.requests >= 1, 'the JWKS was fetched over HTTP');
+    });
+
+    test('an account deactivated by an operator cannot sign in with Google until reactivated', async () => {
+      const idToken = () => google.idToken({ sub: '20261206', email: 'deactivated.google@example.com', given_name: 'Dee' });
+      const created = await signIn(await idToken(), PUBLIC_KEY);
+      assert.equal(created.status, 201);
+      const action = (name: string) => t.gql(`mutation ($input: UserActionInput!) { ${name}(input: $input) { userErrors { code } } }`, { input: { userId: created.body.data.id, reason: 'test' } }, ADMIN_KEY);
+      assert.deepEqual((await action('deactivateUser')).body.data.deactivateUser.userErrors, []);
+      const refused = await signIn(await idToken(), PUBLIC_KEY);
+      assert.equal(refused.status, 401);
+      assert.match(refused.body.message, /deactivated/);
+      await action('reactivateUser');
+      assert.equal((await signIn(await idToken(), PUBLIC_KEY)).status, 201);
     });
 
     test('an existing active password account is linked by its verified Google email', async () => {

@@ -24,7 +24,8 @@ for (const db of testDatabases()) {
       assert.equal(res.status, 201);
       assert.equal(res.body.status, 'success');
       const user = res.body.data;
-      assert.deepEqual(Object.keys(user).sort(), ['created_at', 'credits', 'email', 'first_name', 'id', 'is_2fa_enabled', 'is_active', 'is_dark_mode', 'last_name', 'token', 'updated_at']);
+      assert.deepEqual(Object.keys(user).sort(), ['activation_code_sent', 'created_at', 'credits', 'email', 'first_name', 'id', 'is_2fa_enabled', 'is_active', 'is_dark_mode', 'last_name', 'token', 'updated_at']);
+      assert.equal(user.activation_code_sent, true);
       assert.match(user.id, /^user_[0-9a-f]{32}$/);
       assert.equal(user.email, 'grace@example.com');
       assert.equal(user.is_active, false);

@@ -10,6 +10,7 @@ export class Mailbox {
   private server!: SMTPServer;
   port = 0;
 
+  /** Starts the server; after `close()`, starts it again on the same port (an SMTP outage that ends). */
   async start(): Promise<this> {
     this.server = new SMTPServer({
       authOptional: true,
@@ -26,7 +27,7 @@ export class Mailbox {
           .catch(callback);
       },
     });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
+    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', () => resolve()));
     this.port = (this.server.server.address() as { port: number }).port;
     return this;
   }
@@ -51,6 +52,10 @@ export class Mailbox {
         setTimeout(resolve, 100);
       });
     }
+  }
+
+  get listening(): boolean {
+    return this.server?.server.listening ?? false;
   }
 
   countTo(to: string): number {

@@ -33,7 +33,7 @@ end $$;`);
     this.addSql(`create trigger tasks_created_event after insert on "tasks" for each row execute function clara_notify_task();`);
     this.addSql(`create trigger tasks_progress_event after update on "tasks" for each row when (old.status is distinct from new.status or old.error is distinct from new.error) execute function clara_notify_task();`);
     this.addSql(`create trigger users_balance_event after update on "users" for each row when (old.credits is distinct from new.credits) execute function clara_notify_balance();`);
-    this.addSql(`create trigger users_caller_event after update on "users" for each row when (old.is_active is distinct from new.is_active or old.password_hash is distinct from new.password_hash or old.email is distinct from new.email) execute function clara_notify_caller();`);
+    this.addSql(`create trigger users_caller_event after update on "users" for each row when (old.is_active is distinct from new.is_active or old.deactivated_at is distinct from new.deactivated_at or old.erased_at is distinct from new.erased_at or old.password_hash is distinct from new.password_hash or old.email is distinct from new.email) execute function clara_notify_caller();`);
     this.addSql(`create trigger users_deleted_caller_event after delete on "users" for each row execute function clara_notify_caller();`);
     this.addSql(`create trigger sessions_caller_event after update on "sessions" for each row when (old.revoked_at is distinct from new.revoked_at or old.expires_at is distinct from new.expires_at) execute function clara_notify_caller();`);
     this.addSql(`create trigger sessions_deleted_caller_event after delete on "sessions" for each row execute function clara_notify_caller();`);

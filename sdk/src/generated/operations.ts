@@ -174,6 +174,7 @@ export type TaskStatus =
 export type TransactionKind =
   | 'ADMIN'
   | 'ANALYSIS'
+  | 'CORRECTION'
   | 'PURCHASE'
   | 'REFUND';
 

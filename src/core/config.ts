@@ -97,6 +97,8 @@ export interface Config {
   agentSandboxTimeoutMs: number;
   /** Uploads are deleted this long after their task finished (0: at the next sweep). */
   agentUploadRetentionHours: number;
+  /** A mutation's answer is replayed for an idempotency key this long (the key is free again after). */
+  idempotencyKeyTtlHours: number;
   /** Base URL that Checkout's success/cancel URLs and the portal's return URL are built on (the web app). */
   appUrl: string;
   creditRates: RateTier[];
@@ -240,6 +242,7 @@ export function loadConfig(env: Env = process.env): Config {
     agentSandboxMemoryMb: Math.max(16, int(env, 'AGENT_SANDBOX_MEMORY_MB', 256)),
     agentSandboxTimeoutMs: Math.max(1, int(env, 'AGENT_SANDBOX_TIMEOUT_MS', 30_000)),
     agentUploadRetentionHours: int(env, 'AGENT_UPLOAD_RETENTION_HOURS', 24),
+    idempotencyKeyTtlHours: Math.max(1, int(env, 'IDEMPOTENCY_KEY_TTL_HOURS', 24)),
     appUrl: env.APP_URL ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`,
     creditRates: creditRates(env.CREDIT_RATES),
     stripe: stripeConfig(env, mode, dataDir),

@@ -7,14 +7,26 @@ import { DomainError } from '../core/errors';
 import { spendBudget } from '../graphql/budget';
 import type { Context } from '../graphql/context';
 import { prepareOperation, type PreparedOperation } from '../graphql/prepared-operation';
+import { withIdempotencyKey } from '../idempotency/key-variable';
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../idempotency/idempotency.service';
 import type { McpTool } from './mcp-tool';
 import { rootFieldSchema } from './output-schema';
 
 /** The names assistants accept (Claude Desktop, OpenAI-based clients and others refuse the whole list otherwise). */
 export const MCP_TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
+/** The argument of the tools that create or spend: the same key as REST's Idempotency-Key header. */
+const IDEMPOTENCY_KEY_ARGUMENT = z
+  .string()
+  .min(1)
+  .max(MAX_IDEMPOTENCY_KEY_LENGTH)
+  .optional()
+  .describe('A unique key for this call (e.g. a UUID): retrying with the same key and arguments returns the first result instead of running again (kept 24 hours).');
+
 export interface PreparedMcpTool {
   tool: McpTool;
+  /** The tool's arguments, with `idempotencyKey` for the tools that take one. */
+  inputSchema: McpTool['input'];
   operation: PreparedOperation;
   /** What the tool declares and the SDK checks every structured result against. */
   outputSchema: z.ZodObject;
@@ -40,6 +52,7 @@ export function prepareMcpTools(schema: GraphQLSchema, tools: McpTool[], config:
     const cost = tool.cost?.(config);
     return {
       tool,
+      inputSchema: tool.acceptsIdempotencyKey ? { ...tool.input, idempotencyKey: IDEMPOTENCY_KEY_ARGUMENT } : tool.input,
       operation,
       outputSchema,
       description: cost ? `${tool.description} Costs ${cost} credits per call.` : tool.description,
@@ -55,13 +68,13 @@ export function prepareMcpTools(schema: GraphQLSchema, tools: McpTool[], config:
  */
 export function createMcpServer(info: { name: string; version: string }, tools: PreparedMcpTool[], context: Context, userId: string): McpServer {
   const server = new McpServer(info);
-  for (const { tool, operation, outputSchema, description, annotations, _meta } of tools) {
+  for (const { tool, inputSchema, operation, outputSchema, description, annotations, _meta } of tools) {
     server.registerTool(
       tool.name,
-      { description, inputSchema: tool.input, outputSchema, annotations, ...(_meta ? { _meta } : {}) },
+      { description, inputSchema, outputSchema, annotations, ...(_meta ? { _meta } : {}) },
       async (input: Record<string, unknown>) =>
         toolResult(context, async () => {
-          const variables = tool.variables?.(input, userId) ?? {};
+          const variables = withIdempotencyKey(tool.variables?.(input, userId) ?? {}, input.idempotencyKey);
           await spendBudget(context, operation.cost(variables));
           const result = await operation.run(context, variables);
           return tool.present ? tool.present(result) : result;

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { grantCredits } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
-import { ADMIN_KEY, PUBLIC_KEY } from '../helpers/harness';
-import { CreditsTestApp } from '../helpers/stripe';
+import { ADMIN_KEY, PUBLIC_KEY, TestApp } from '../helpers/harness';
+import { CreditsTestApp, STRIPE_KEY, WEBHOOK_SECRET } from '../helpers/stripe';
 
 type User = Awaited<ReturnType<CreditsTestApp['activeUser']>>;
 
@@ -26,7 +27,7 @@ async function postAnalysis(t: CreditsTestApp, user: User, key: string, prompt: 
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
 }
 
-const buy = (t: CreditsTestApp, user: { token: string }, key: string, amount = 5) =>
+const buy = (t: TestApp, user: { token: string }, key: string, amount = 5) =>
   t.rest('POST', '/stripe/buy', { auth: user.token, body: { amount, return_path: '/billing' }, headers: { 'idempotency-key': key } });
 
 /** Checkout sessions Stripe was asked to create for this user. */
@@ -34,6 +35,15 @@ const checkoutsOf = (t: CreditsTestApp, userId: string) => t.stripe.requestsTo('
 
 async function debitsOf(t: CreditsTestApp, user: User): Promise<number> {
   return (await t.transactions(user, '?type=DEBIT')).length;
+}
+
+/** A port nothing listens on: Stripe "down". */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 async function mcpClient(t: CreditsTestApp, user: User): Promise<Client> {
@@ -139,6 +149,23 @@ for (const db of testDatabases()) {
       assert.equal(retried.headers.get('idempotent-replayed'), 'true');
       assert.equal(await debitsOf(t, user), 0);
       assert.equal((await postAnalysis(t, user, newKey(), 'Check this.')).status, 201, 'a new key is a new request');
+    });
+
+    test('a server error (503) is not kept: the key is free and the retry runs', async () => {
+      const user = await t.activeUser();
+      const key = newKey();
+      const stripeDown = { STRIPE_SECRET_KEY: STRIPE_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_HOST: '127.0.0.1', STRIPE_API_PORT: String(await closedPort()), STRIPE_API_PROTOCOL: 'http' };
+      const instance = await new TestApp(db, stripeDown, { sharing: t }).start();
+      try {
+        const failed = await buy(instance, user, key);
+        assert.equal(failed.status, 503, JSON.stringify(failed.body));
+      } finally {
+        await instance.stop();
+      }
+      const retried = await buy(t, user, key);
+      assert.equal(retried.status, 201, JSON.stringify(retried.body));
+      assert.equal(retried.headers.get('idempotent-replayed'), null, 'run, not replayed');
+      assert.equal(checkoutsOf(t, user.id), 1);
     });
 
     test('GraphQL: a retried buyCredits and startAnalysis return the same payload once; a changed input is a userError', async () => {

@@ -63,6 +63,9 @@ export interface Config {
   /** Open SSE task streams per user and per instance; one more is a 429. */
   sseMaxStreamsPerUser: number;
   sseMaxStreams: number;
+  /** Open legacy MCP SSE sessions per API key, and in all (each holds a connection and a server in this process). */
+  mcpSseMaxSessionsPerCaller: number;
+  mcpSseMaxSessions: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** Any server speaking OpenAI's chat-completions protocol; unset: the built-in local analyzer. */
   agentOpenAiBaseUrl?: string;
@@ -218,6 +221,8 @@ export function loadConfig(env: Env = process.env): Config {
     ...serverTimeouts(env),
     sseMaxStreamsPerUser: int(env, 'SSE_MAX_STREAMS_PER_USER', 5),
     sseMaxStreams: int(env, 'SSE_MAX_STREAMS', 1000),
+    mcpSseMaxSessionsPerCaller: int(env, 'MCP_SSE_MAX_SESSIONS_PER_CALLER', 5),
+    mcpSseMaxSessions: int(env, 'MCP_SSE_MAX_SESSIONS', 200),
     argon2: {
       memoryCost: int(env, 'ARGON2_MEMORY_KIB', 19456),
       timeCost: int(env, 'ARGON2_TIME_COST', 2),

@@ -1,4 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { GraphQLSchema } from 'graphql';
 import { z } from 'zod';
@@ -62,23 +63,29 @@ export function prepareMcpTools(schema: GraphQLSchema, tools: McpTool[], config:
   });
 }
 
+/** What a tool call runs with: the context (caller, EntityManager) of the HTTP request that carried it. */
+export type ContextOfCall = (extra: { authInfo?: AuthInfo }) => Context;
+
 /**
- * The MCP server for one HTTP request (stateless: nothing outlives the request, so instances can run
- * side by side). Its tools run with the request's context, which already holds the caller.
+ * An MCP server: for one HTTP request (Streamable HTTP, stateless) or for one SSE session, whose messages each
+ * arrive in their own POST. Its tools run with the context of the request that carried the call, which already
+ * holds the caller.
  */
-export function createMcpServer(info: { name: string; version: string }, tools: PreparedMcpTool[], context: Context, userId: string): McpServer {
+export function createMcpServer(info: { name: string; version: string }, tools: PreparedMcpTool[], contextOf: ContextOfCall, userId: string): McpServer {
   const server = new McpServer(info);
   for (const { tool, inputSchema, operation, outputSchema, description, annotations, _meta } of tools) {
     server.registerTool(
       tool.name,
       { description, inputSchema, outputSchema, annotations, ...(_meta ? { _meta } : {}) },
-      async (input: Record<string, unknown>) =>
-        toolResult(context, async () => {
+      async (input: Record<string, unknown>, extra: { authInfo?: AuthInfo }) => {
+        const context = contextOf(extra);
+        return toolResult(context, async () => {
           const variables = withIdempotencyKey(tool.variables?.(input, userId) ?? {}, input.idempotencyKey);
           await spendBudget(context, operation.cost(variables));
           const result = await operation.run(context, variables);
           return tool.present ? tool.present(result) : result;
-        }),
+        });
+      },
     );
   }
   return server;

@@ -155,8 +155,7 @@ for (const db of testDatabases()) {
         assert.match(challenge, /User-Id/);
         assert.match(((await response.json()) as { message: string }).message, /API key/);
       }
-      const unknown = await fetch(`${t.baseUrl}/.well-known/oauth-protected-resource`);
-      assert.equal(unknown.status, 404);
+      for (const discovery of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-authorization-server']) assert.equal((await fetch(`${t.baseUrl}${discovery}`)).status, 404, discovery);
     });
   });
 }

@@ -8,8 +8,8 @@ import { DomainError } from '../core/errors';
 import { spendBudget } from '../graphql/budget';
 import type { Context } from '../graphql/context';
 import { prepareOperation, type PreparedOperation } from '../graphql/prepared-operation';
-import { withIdempotencyKey } from '../idempotency/key-variable';
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../idempotency/idempotency.service';
+import { withIdempotencyKey } from '../idempotency/key-variable';
 import type { McpTool } from './mcp-tool';
 import { rootFieldSchema } from './output-schema';
 
@@ -22,7 +22,7 @@ const IDEMPOTENCY_KEY_ARGUMENT = z
   .min(1)
   .max(MAX_IDEMPOTENCY_KEY_LENGTH)
   .optional()
-  .describe('A unique key for this call (e.g. a UUID): retrying with the same key and arguments returns the first result instead of running again (kept 24 hours).');
+  .describe('A unique key for this call (e.g. a UUID): retrying with the same key and arguments returns the first result instead of running again (kept 24 hours by default).');
 
 export interface PreparedMcpTool {
   tool: McpTool;

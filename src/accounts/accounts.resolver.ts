@@ -2,6 +2,7 @@ import { Arg, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-gra
 import { callerUser } from '../auth/caller';
 import type { Context } from '../graphql/context';
 import { ReturnsUserErrors } from '../graphql/user-errors';
+import { Idempotent } from '../idempotency/idempotency.middleware';
 import {
   ActivateInput,
   AuthPayload,
@@ -38,7 +39,7 @@ export class AccountsResolver {
   }
 
   @Mutation(() => AuthPayload, { description: 'Sign up (public API key). An activation code is emailed.' })
-  @UseMiddleware(ReturnsUserErrors)
+  @UseMiddleware(ReturnsUserErrors, Idempotent)
   async register(@Arg('input') input: RegisterInput, @Ctx() ctx: Context): Promise<AuthPayload> {
     return { ...(await ctx.services.accounts.register(ctx.em, input, ctx.origin)), userErrors: [] };
   }

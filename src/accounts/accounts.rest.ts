@@ -34,6 +34,7 @@ export const accountsRest: RestOperation[] = [
     graphql: `mutation ($input: RegisterInput!) { register(input: $input) { token activationCodeSent user { ${USER_FIELDS} } } }`,
     body: object({ first_name: str({ minLength: 1 }), last_name: str({ minLength: 1 }), email: str({ minLength: 3 }), password: str({ minLength: 8 }) }),
     variables: (r: Req) => ({ input: { firstName: r.body.first_name, lastName: r.body.last_name, email: r.body.email, password: r.body.password } }),
+    acceptsIdempotencyKey: true,
     status: 201,
     message: (payload: { activationCodeSent: boolean }) => payload.activationCodeSent
       ? 'User registered successfully. An activation code was sent by email.'

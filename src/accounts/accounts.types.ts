@@ -1,6 +1,7 @@
 import { IsEmail, Length, MaxLength, MinLength } from 'class-validator';
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { UserError } from '../graphql/user-errors';
+import { IdempotencyKeyField } from '../idempotency/idempotency.types';
 import { OTP_TYPES, type OtpType } from './otp.entity';
 import { User } from './user.entity';
 
@@ -16,6 +17,7 @@ export class RegisterInput {
   @Field() @Length(1, 200) lastName!: string;
   @Field() @IsEmail({}, { message: 'email must be a valid email address' }) @MaxLength(320) email!: string;
   @Field({ description: 'At least 8 characters.' }) @MinLength(8, { message: 'password must be at least 8 characters long' }) @MaxLength(1024) password!: string;
+  @IdempotencyKeyField() idempotencyKey?: string | null;
 }
 
 @InputType()

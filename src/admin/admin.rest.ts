@@ -77,6 +77,7 @@ export const adminRest: RestOperation[] = [
     graphql: `mutation ($input: AdjustCreditsInput!) { adjustCredits(input: $input) { transaction { ${TRANSACTION_FIELDS} balanceAfter kind } } }`,
     body: object({ amount: { type: 'integer' }, reason }),
     variables: (r: Req) => ({ input: { userId: r.params.user_id, amount: r.body.amount, reason: r.body.reason } }),
+    acceptsIdempotencyKey: true,
     status: 201,
     message: 'Credits updated.',
     present: ({ transaction }: { transaction: { valueInFiat: { amount: string } } }) => restTransaction(transaction),

@@ -33,6 +33,7 @@ export const agentMcp: McpTool[] = [
     output: (payload) => at(payload, 'task') as z.ZodObject,
     // Spends credits from the balance (taken back only by a refund), so clients should ask first.
     effects: { destructive: true, idempotent: false, openWorld: true },
+    acceptsIdempotencyKey: true,
     cost: (config) => config.agentTaskCost,
   }),
   mcpTool({

@@ -6,6 +6,7 @@ import { Transaction } from '../credits/transaction.entity';
 import type { Context } from '../graphql/context';
 import { toConnection } from '../graphql/pagination';
 import { ReturnsUserErrors } from '../graphql/user-errors';
+import { Idempotent } from '../idempotency/idempotency.middleware';
 import { AttachmentCategoryType, StartAnalysisInput, StartAnalysisPayload, TaskConnection, TasksArgs } from './agent.types';
 import { AnalysisReport, toReport } from './report.types';
 import { SUPPORTED_ATTACHMENTS } from './supported-attachments';
@@ -22,7 +23,7 @@ export class AgentResolver {
   }
 
   @Mutation(() => StartAnalysisPayload, { description: 'Start an analysis of up to five files (inline or uploaded) and a prompt; costs credits, runs in the background.' })
-  @UseMiddleware(ReturnsUserErrors)
+  @UseMiddleware(ReturnsUserErrors, Idempotent)
   async startAnalysis(@Arg('input') input: StartAnalysisInput, @Ctx() ctx: Context): Promise<StartAnalysisPayload> {
     const files = input.files.map((file, index) => {
       if (!BASE64.test(file.contentBase64)) throw Object.assign(badRequest(`${file.name} is not valid base64.`), { field: ['input', 'files', String(index), 'contentBase64'] });

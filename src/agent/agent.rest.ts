@@ -78,6 +78,7 @@ export const agentRest: RestOperation[] = [
     variables: (r: Req, body: MultipartBody) => ({
       input: { userId: r.params.user_id, prompt: promptOf(body.fields), files: body.files.map((file) => ({ name: file.name, contentBase64: file.content.toString('base64') })) },
     }),
+    acceptsIdempotencyKey: true,
     status: 201,
     message: 'Analysis task created successfully.',
     present: ({ task }: { task: TaskResult }) => presentTask(task),

@@ -3,6 +3,7 @@ import { ArgsType, Field, ID, InputType, ObjectType } from 'type-graphql';
 import { OWN_ACCOUNT } from '../accounts/accounts.types';
 import { Connection, ConnectionArgs } from '../graphql/pagination';
 import { UserError } from '../graphql/user-errors';
+import { IdempotencyKeyField } from '../idempotency/idempotency.types';
 import { Task, TaskStatusEnum, type TaskStatus } from './task.entity';
 
 @InputType({ description: 'A small file sent inline (the whole request stays under the JSON body limit, 1 MB by default).' })
@@ -18,6 +19,7 @@ export class StartAnalysisInput {
   @Field(() => [AnalysisFileInput], { defaultValue: [], description: 'Small files inline, base64 (up to five files in all).' }) files!: AnalysisFileInput[];
   @Field(() => [ID], { defaultValue: [], description: 'Files uploaded before with POST /api/v1/uploads: your own, each used by one task only (up to five files in all).' })
   uploadIds!: string[];
+  @IdempotencyKeyField() idempotencyKey?: string | null;
 }
 
 @ObjectType()

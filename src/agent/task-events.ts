@@ -2,10 +2,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Services } from '../app/services';
-import { DomainError } from '../core/errors';
 import { spendBudget } from '../graphql/budget';
 import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
+import { StreamSlots } from '../http/stream-slots';
 import { presentFoundTask } from './agent.rest';
 
 const POLL_MS = 500;
@@ -13,7 +13,6 @@ const POLL_MS = 500;
 const REAUTHENTICATE_EVERY_POLLS = 10;
 const MAX_STREAM_MS = 15 * 60_000;
 const HEARTBEAT_MS = 15_000;
-const STREAM_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Live task progress as Server-Sent Events: `GET /users/{user_id}/tasks/{task_id}/events` sends the task
@@ -23,7 +22,10 @@ const STREAM_RETRY_AFTER_SECONDS = 5;
 export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, services: Services): void {
   const task = prepareOperation(schema, 'query ($userId: ID!, $id: ID!) { user(id: $userId) { task(id: $id) { id userId status report { raw } error cost createdAt updatedAt } } }', 'SSE task events');
   const { sseMaxStreamsPerUser, sseMaxStreams, connectionTimeoutMs } = services.config;
-  const slots = new StreamSlots(sseMaxStreamsPerUser, sseMaxStreams);
+  const slots = new StreamSlots(
+    { perOwner: sseMaxStreamsPerUser, total: sseMaxStreams },
+    { perOwner: (open) => `You already have ${open} task streams open; close one first.`, total: 'Too many task streams are open right now; poll the task instead, or retry shortly.' },
+  );
   // A comment line now and then keeps an unchanged task's stream from looking idle (CONNECTION_TIMEOUT_MS, proxies).
   const heartbeatPolls = Math.max(1, Math.floor(Math.min(HEARTBEAT_MS, connectionTimeoutMs > 0 ? connectionTimeoutMs / 2 : HEARTBEAT_MS) / POLL_MS));
 
@@ -72,36 +74,4 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
       reply.raw.end();
     }
   });
-}
-
-/**
- * Open streams per user and in this instance: each holds a connection and polls the database, so both are
- * bounded. take() answers a release function that frees the slot once, however often it is called.
- */
-class StreamSlots {
-  private readonly perUser = new Map<string, number>();
-  private total = 0;
-
-  constructor(private readonly maxPerUser: number, private readonly maxTotal: number) {}
-
-  take(userId: string): () => void {
-    const open = this.perUser.get(userId) ?? 0;
-    if (open >= this.maxPerUser) throw tooManyStreams(`You already have ${open} task streams open; close one first.`);
-    if (this.total >= this.maxTotal) throw tooManyStreams('Too many task streams are open right now; poll the task instead, or retry shortly.');
-    this.perUser.set(userId, open + 1);
-    this.total++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.total--;
-      const left = (this.perUser.get(userId) ?? 1) - 1;
-      if (left > 0) this.perUser.set(userId, left);
-      else this.perUser.delete(userId);
-    };
-  }
-}
-
-function tooManyStreams(message: string): DomainError {
-  return new DomainError('RATE_LIMITED', message, { retry_after_seconds: STREAM_RETRY_AFTER_SECONDS });
 }

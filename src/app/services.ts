@@ -27,6 +27,7 @@ import { CreditsService } from '../credits/credits.service';
 import { PurchasesService } from '../credits/purchases.service';
 import { StripeService } from '../credits/stripe.service';
 import { Mailer } from '../mail/mailer';
+import { IdempotencyService } from '../idempotency/idempotency.service';
 import { SecurityLog } from '../security-log/security-log.service';
 import { SecurityNotices } from '../security-log/security-notices';
 import { SystemService } from '../system/system.service';
@@ -117,6 +118,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     tasks,
     uploads,
     admin: new AdminService({ sessions, securityLog, storage }),
+    idempotency: new IdempotencyService({ box, ttlHours: config.idempotencyKeyTtlHours }),
     system: new SystemService(config.serviceName),
     callers: new CallerResolver({ tokens, accounts, apiKeys, publicApiKey: config.publicApiKey, adminApiKey: config.adminApiKey }),
     rateLimits: new RateLimits({ points: config.rateLimitPoints, windowSeconds: config.rateLimitWindowSeconds, anonymousPoints: config.rateLimitAnonymousPoints, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix }),

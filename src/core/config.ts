@@ -64,6 +64,9 @@ export interface Config {
   /** Open SSE task streams per user and per instance; one more is a 429. */
   sseMaxStreamsPerUser: number;
   sseMaxStreams: number;
+  /** Open legacy MCP SSE sessions per API key, and in all (each holds a connection and a server in this process). */
+  mcpSseMaxSessionsPerCaller: number;
+  mcpSseMaxSessions: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** Any server speaking OpenAI's chat-completions protocol; unset: the built-in local analyzer. */
   agentOpenAiBaseUrl?: string;
@@ -98,6 +101,8 @@ export interface Config {
   agentSandboxTimeoutMs: number;
   /** Uploads are deleted this long after their task finished (0: at the next sweep). */
   agentUploadRetentionHours: number;
+  /** A mutation's answer is replayed for an idempotency key this long (the key is free again after). */
+  idempotencyKeyTtlHours: number;
   /** Base URL that Checkout's success/cancel URLs and the portal's return URL are built on (the web app). */
   appUrl: string;
   creditRates: RateTier[];
@@ -228,6 +233,8 @@ export function loadConfig(env: Env = process.env): Config {
     ...serverTimeouts(env),
     sseMaxStreamsPerUser: int(env, 'SSE_MAX_STREAMS_PER_USER', 5),
     sseMaxStreams: int(env, 'SSE_MAX_STREAMS', 1000),
+    mcpSseMaxSessionsPerCaller: int(env, 'MCP_SSE_MAX_SESSIONS_PER_CALLER', 5),
+    mcpSseMaxSessions: int(env, 'MCP_SSE_MAX_SESSIONS', 200),
     argon2: {
       memoryCost: int(env, 'ARGON2_MEMORY_KIB', 19456),
       timeCost: int(env, 'ARGON2_TIME_COST', 2),
@@ -252,6 +259,7 @@ export function loadConfig(env: Env = process.env): Config {
     agentSandboxMemoryMb: Math.max(16, int(env, 'AGENT_SANDBOX_MEMORY_MB', 256)),
     agentSandboxTimeoutMs: Math.max(1, int(env, 'AGENT_SANDBOX_TIMEOUT_MS', 30_000)),
     agentUploadRetentionHours: int(env, 'AGENT_UPLOAD_RETENTION_HOURS', 24),
+    idempotencyKeyTtlHours: Math.max(1, int(env, 'IDEMPOTENCY_KEY_TTL_HOURS', 24)),
     appUrl: env.APP_URL ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`,
     creditRates: creditRates(env.CREDIT_RATES),
     stripe: stripeConfig(env, mode, dataDir),

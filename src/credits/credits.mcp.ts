@@ -26,6 +26,7 @@ export const creditsMcp: McpTool[] = [
     output: (payload) => at(payload, 'checkout') as z.ZodObject,
     // Each call opens a new Checkout Session at Stripe; nothing is charged until the user pays there.
     effects: { destructive: false, idempotent: false, openWorld: true },
+    acceptsIdempotencyKey: true,
   }),
   mcpTool({
     name: 'transactions_list',

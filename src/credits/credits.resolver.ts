@@ -7,6 +7,7 @@ import type { Context } from '../graphql/context';
 import { MoneyType, toMoney } from '../graphql/money';
 import { toConnection } from '../graphql/pagination';
 import { ReturnsUserErrors } from '../graphql/user-errors';
+import { Idempotent } from '../idempotency/idempotency.middleware';
 import {
   AdjustCreditsInput,
   AdjustCreditsPayload,
@@ -35,7 +36,7 @@ export class CreditsResolver {
   }
 
   @Mutation(() => BuyCreditsPayload, { description: 'Start buying credits: returns the Stripe Checkout URL to pay at.' })
-  @UseMiddleware(ReturnsUserErrors)
+  @UseMiddleware(ReturnsUserErrors, Idempotent)
   async buyCredits(@Arg('input') input: BuyCreditsInput, @Ctx() ctx: Context): Promise<BuyCreditsPayload> {
     const bought = await ctx.services.purchases.buy(ctx.em, callerUser(ctx.caller)!, { amountCents: decimalToCents(input.amount), returnPath: input.returnPath });
     return { checkout: { ...bought, valueInFiat: toMoney(bought.valueInFiat) }, userErrors: [] };
@@ -48,7 +49,7 @@ export class CreditsResolver {
   }
 
   @Mutation(() => AdjustCreditsPayload, { description: 'Admin only: grant (positive) or remove (negative) credits, with the reason recorded.' })
-  @UseMiddleware(ReturnsUserErrors)
+  @UseMiddleware(ReturnsUserErrors, Idempotent)
   async adjustCredits(@Arg('input') input: AdjustCreditsInput, @Ctx() ctx: Context): Promise<AdjustCreditsPayload> {
     return { transaction: await ctx.services.credits.adjust(ctx.em, input.userId, input.amount, input.reason), userErrors: [] };
   }

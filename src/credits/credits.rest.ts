@@ -31,6 +31,7 @@ export const creditsRest: RestOperation[] = [
     graphql: 'mutation ($input: BuyCreditsInput!) { buyCredits(input: $input) { checkout { returnPath url valueInCredits valueInFiat { amount } } } }',
     body: object({ amount: { type: 'number' }, return_path: returnPath }, ['amount']),
     variables: (r: Req) => ({ input: { amount: centsToDecimal(numberToCents(r.body.amount)), returnPath: r.body.return_path ?? null } }),
+    acceptsIdempotencyKey: true,
     status: 201,
     message: 'Checkout session created successfully.',
     present: ({ checkout }: { checkout: { valueInFiat: { amount: string } } }) => ({ ...(toRestShape(checkout) as object), value_in_fiat: fiat(checkout.valueInFiat) }),

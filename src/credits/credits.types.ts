@@ -3,6 +3,7 @@ import { ArgsType, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DecimalScalar, MoneyType } from '../graphql/money';
 import { Connection, ConnectionArgs } from '../graphql/pagination';
 import { UserError } from '../graphql/user-errors';
+import { IdempotencyKeyField } from '../idempotency/idempotency.types';
 import { Transaction, TransactionTypeEnum, type TransactionType } from './transaction.entity';
 
 @ObjectType('RateTier', { description: 'Amounts between the limits (inclusive) buy `rate` credits per unit of the currency.' })
@@ -36,6 +37,7 @@ export class TransactionsArgs extends ConnectionArgs {
 export class BuyCreditsInput {
   @Field(() => DecimalScalar, { description: 'How much to pay, in the currency of the rate tiers (USD), e.g. "25.00".' }) amount!: string;
   @Field(() => String, { nullable: true, description: 'Path on the app to come back to after checkout.' }) @MaxLength(2048) returnPath?: string | null;
+  @IdempotencyKeyField() idempotencyKey?: string | null;
 }
 
 @ObjectType()
@@ -60,6 +62,7 @@ export class AdjustCreditsInput {
   @Field(() => ID) userId!: string;
   @Field(() => Int, { description: 'Credits to grant (positive) or remove (negative).' }) amount!: number;
   @Field({ description: 'Why, for the ledger (1 to 500 characters).' }) reason!: string;
+  @IdempotencyKeyField() idempotencyKey?: string | null;
 }
 
 @ObjectType()

@@ -10,7 +10,8 @@ import { ApiKey } from '../api-keys/api-key.entity';
 import { Purchase } from '../credits/purchase.entity';
 import { StripeEvent } from '../credits/stripe-event.entity';
 import { Transaction } from '../credits/transaction.entity';
+import { IdempotencyKey } from '../idempotency/idempotency-key.entity';
 import { SecurityEvent } from '../security-log/security-event.entity';
 
 /** Every entity of every capability; the ORM and the migration generator both read this list. */
-export const entities = [User, Session, Otp, ApiKey, Transaction, Purchase, StripeEvent, Task, SecurityEvent, CodeAttempt, RecoveryCode, Registration, Upload];
+export const entities = [User, Session, Otp, ApiKey, Transaction, Purchase, StripeEvent, Task, SecurityEvent, CodeAttempt, RecoveryCode, Registration, Upload, IdempotencyKey];

@@ -20,6 +20,8 @@ export interface Context {
   /** Set once the request's cost is spent (src/graphql/budget.ts); budget null: no rate limit configured. */
   cost?: number;
   budget?: Budget | null;
+  /** Set when a mutation's answer is the one kept under its idempotency key (REST says so in a header). */
+  idempotency: { replayed: boolean };
 }
 
 /**
@@ -29,5 +31,5 @@ export interface Context {
 export async function createContext(services: Services, authorization: string | undefined, ip: string, userAgent?: string): Promise<Context> {
   const em = services.orm.em.fork() as EntityManager;
   const caller = await services.callers.resolve(em, authorization);
-  return { em, caller, ip, origin: requestOrigin(ip, userAgent), services, loaders: new RequestLoaders(em, callerUser(caller)?.id ?? null) };
+  return { em, caller, ip, origin: requestOrigin(ip, userAgent), services, loaders: new RequestLoaders(em, callerUser(caller)?.id ?? null), idempotency: { replayed: false } };
 }

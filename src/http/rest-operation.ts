@@ -4,6 +4,7 @@ import type { Services } from '../app/services';
 import { spendBudget } from '../graphql/budget';
 import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
+import { withIdempotencyKey } from '../idempotency/key-variable';
 import { sendSuccess, toRestShape } from './envelope';
 import { rateLimitHeaders } from './rate-limit-headers';
 
@@ -27,6 +28,8 @@ export interface RestOperation {
   /** For bodies that are not JSON (multipart): reads the request into what `variables` receives as `body`. */
   readBody?: (request: FastifyRequest<any>) => Promise<unknown>;
   variables?: (request: FastifyRequest<any>, body?: any) => Record<string, unknown>;
+  /** Takes the `Idempotency-Key` header into the mutation's `input.idempotencyKey` (a retry then runs once). */
+  acceptsIdempotencyKey?: boolean;
   /** From the operation's single root field to the documented `data`; default: REST field names. */
   present?: (result: any) => unknown;
 }
@@ -57,11 +60,18 @@ export function registerRestOperations(app: FastifyInstance, schema: GraphQLSche
       handler: async (request, reply) => {
         const context = await createContext(services, request.headers.authorization, request.ip, request.headers['user-agent']);
         const body = operation.readBody ? await operation.readBody(request) : undefined;
-        const variables = operation.variables?.(request, body) ?? {};
+        const idempotencyKey = operation.acceptsIdempotencyKey ? request.headers['idempotency-key'] : undefined;
+        const variables = withIdempotencyKey(operation.variables?.(request, body) ?? {}, idempotencyKey);
         // The same cost as the document would have on /graphql: REST is no way around the budget.
         const budget = await spendBudget(context, prepared.cost(variables));
         if (budget) reply.headers(Object.fromEntries(rateLimitHeaders(budget)));
-        const result = await prepared.run(context, variables);
+        let result: unknown;
+        try {
+          result = await prepared.run(context, variables);
+        } finally {
+          // As Stripe does: the answer (success or a kept user error) is the one first given under this key.
+          if (context.idempotency.replayed) reply.header('idempotent-replayed', 'true');
+        }
         const message = typeof operation.message === 'string' ? operation.message : operation.message(result);
         return sendSuccess(reply, operation.status, message, present(result));
       },

@@ -1,6 +1,6 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app/services';
-import { unauthenticated } from '../core/errors';
+import { DomainError, unauthenticated } from '../core/errors';
 import { spendBudget } from '../graphql/budget';
 import { createContext, type Context } from '../graphql/context';
 
@@ -13,7 +13,17 @@ const HOW_TO_AUTHENTICATE = 'MCP needs an API key: send Authorization: Bearer <a
  * budget (over it: 429). Only checked here: that an API key and a user id were given; whether that user id is the
  * key's is the GraphQL ownership rules' job.
  */
-export async function authenticateMcpRequest(services: Services, request: FastifyRequest): Promise<{ context: Context; userId: string }> {
+export async function authenticateMcpRequest(services: Services, request: FastifyRequest, reply: FastifyReply): Promise<{ context: Context; userId: string }> {
+  try {
+    return await authenticate(services, request);
+  } catch (error) {
+    // RFC 6750's challenge, with no resource_metadata: Clara has no OAuth server for a client to discover (README: "MCP").
+    if (error instanceof DomainError && error.code === 'UNAUTHENTICATED') reply.header('www-authenticate', `Bearer realm="clara-mcp", error="invalid_token", error_description="${HOW_TO_AUTHENTICATE}"`);
+    throw error;
+  }
+}
+
+async function authenticate(services: Services, request: FastifyRequest): Promise<{ context: Context; userId: string }> {
   const { mcpApiKeyToken, mcpUserId } = services.config;
   const fromHeaders = request.headers.authorization !== undefined || !mcpApiKeyToken;
   if (!fromHeaders && !isLocalRequest(request)) throw unauthenticated(`${HOW_TO_AUTHENTICATE} The configured default credentials serve only local requests.`);

@@ -5,6 +5,7 @@ import type { Services } from '../app/services';
 import { DomainError } from '../core/errors';
 import { authenticateMcpRequest } from './mcp-credentials';
 import { createMcpServer, prepareMcpTools } from './mcp-server';
+import { registerMcpSseEndpoint } from './mcp-sse';
 import type { McpTool } from './mcp-tool';
 
 export const MCP_PATH = '/mcp';
@@ -21,8 +22,8 @@ export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema,
   app.post(MCP_PATH, async (request, reply) => {
     // The budget counts POSTs, so a POST must be one message (the MCP spec dropped JSON-RPC batches in 2025-06-18).
     if (Array.isArray(request.body)) throw new DomainError('BAD_REQUEST', 'Send one JSON-RPC message per request; batches are not accepted.');
-    const { context, userId } = await authenticateMcpRequest(services, request);
-    const server = createMcpServer(info, prepared, context, userId);
+    const { context, userId } = await authenticateMcpRequest(services, request, reply);
+    const server = createMcpServer(info, prepared, () => context, userId);
     // One JSON answer per POST: the tools are request/response, nothing to stream.
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     reply.raw.on('close', () => {
@@ -44,6 +45,8 @@ export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema,
   const notAllowed = async (_request: unknown, reply: FastifyReply) => reply.code(405).header('allow', 'POST').send(jsonRpcError(-32000, 'Method not allowed: POST MCP messages.'));
   app.get(MCP_PATH, notAllowed);
   app.delete(MCP_PATH, notAllowed);
+
+  registerMcpSseEndpoint(app, services, prepared, info);
 }
 
 function jsonRpcError(code: number, message: string) {

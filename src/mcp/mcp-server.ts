@@ -1,4 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { GraphQLSchema } from 'graphql';
 import { z } from 'zod';
@@ -7,14 +8,26 @@ import { DomainError } from '../core/errors';
 import { spendBudget } from '../graphql/budget';
 import type { Context } from '../graphql/context';
 import { prepareOperation, type PreparedOperation } from '../graphql/prepared-operation';
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../idempotency/idempotency.service';
+import { withIdempotencyKey } from '../idempotency/key-variable';
 import type { McpTool } from './mcp-tool';
 import { rootFieldSchema } from './output-schema';
 
 /** The names assistants accept (Claude Desktop, OpenAI-based clients and others refuse the whole list otherwise). */
 export const MCP_TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
+/** The argument of the tools that create or spend: the same key as REST's Idempotency-Key header. */
+const IDEMPOTENCY_KEY_ARGUMENT = z
+  .string()
+  .min(1)
+  .max(MAX_IDEMPOTENCY_KEY_LENGTH)
+  .optional()
+  .describe('A unique key for this call (e.g. a UUID): retrying with the same key and arguments returns the first result instead of running again (kept 24 hours by default).');
+
 export interface PreparedMcpTool {
   tool: McpTool;
+  /** The tool's arguments, with `idempotencyKey` for the tools that take one. */
+  inputSchema: McpTool['input'];
   operation: PreparedOperation;
   /** What the tool declares and the SDK checks every structured result against. */
   outputSchema: z.ZodObject;
@@ -40,6 +53,7 @@ export function prepareMcpTools(schema: GraphQLSchema, tools: McpTool[], config:
     const cost = tool.cost?.(config);
     return {
       tool,
+      inputSchema: tool.acceptsIdempotencyKey ? { ...tool.input, idempotencyKey: IDEMPOTENCY_KEY_ARGUMENT } : tool.input,
       operation,
       outputSchema,
       description: cost ? `${tool.description} Costs ${cost} credits per call.` : tool.description,
@@ -49,23 +63,29 @@ export function prepareMcpTools(schema: GraphQLSchema, tools: McpTool[], config:
   });
 }
 
+/** What a tool call runs with: the context (caller, EntityManager) of the HTTP request that carried it. */
+export type ContextOfCall = (extra: { authInfo?: AuthInfo }) => Context;
+
 /**
- * The MCP server for one HTTP request (stateless: nothing outlives the request, so instances can run
- * side by side). Its tools run with the request's context, which already holds the caller.
+ * An MCP server: for one HTTP request (Streamable HTTP, stateless) or for one SSE session, whose messages each
+ * arrive in their own POST. Its tools run with the context of the request that carried the call, which already
+ * holds the caller.
  */
-export function createMcpServer(info: { name: string; version: string }, tools: PreparedMcpTool[], context: Context, userId: string): McpServer {
+export function createMcpServer(info: { name: string; version: string }, tools: PreparedMcpTool[], contextOf: ContextOfCall, userId: string): McpServer {
   const server = new McpServer(info);
-  for (const { tool, operation, outputSchema, description, annotations, _meta } of tools) {
+  for (const { tool, inputSchema, operation, outputSchema, description, annotations, _meta } of tools) {
     server.registerTool(
       tool.name,
-      { description, inputSchema: tool.input, outputSchema, annotations, ...(_meta ? { _meta } : {}) },
-      async (input: Record<string, unknown>) =>
-        toolResult(context, async () => {
-          const variables = tool.variables?.(input, userId) ?? {};
+      { description, inputSchema, outputSchema, annotations, ...(_meta ? { _meta } : {}) },
+      async (input: Record<string, unknown>, extra: { authInfo?: AuthInfo }) => {
+        const context = contextOf(extra);
+        return toolResult(context, async () => {
+          const variables = withIdempotencyKey(tool.variables?.(input, userId) ?? {}, input.idempotencyKey);
           await spendBudget(context, operation.cost(variables));
           const result = await operation.run(context, variables);
           return tool.present ? tool.present(result) : result;
-        }),
+        });
+      },
     );
   }
   return server;

@@ -33,6 +33,8 @@ export interface McpTool<Input extends McpToolInput = McpToolInput> {
   output?: (root: z.ZodType) => z.ZodObject;
   /** What a mutation does to the world, for the MCP annotations (queries are read-only and idempotent). */
   effects?: { destructive: boolean; idempotent: boolean; openWorld: boolean };
+  /** Takes an `idempotencyKey` argument into the mutation's `input.idempotencyKey` (a retried call then runs once). */
+  acceptsIdempotencyKey?: boolean;
   /** Credits one call spends: announced in the description and in `_meta` before the tool is called. */
   cost?: (config: Config) => number;
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
@@ -24,6 +25,15 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
   const task = prepareOperation(schema, 'query ($userId: ID!, $id: ID!) { user(id: $userId) { task(id: $id) { id userId status report { raw } error cost createdAt updatedAt } } }', 'SSE task events');
   const { sseMaxStreamsPerUser, sseMaxStreams, connectionTimeoutMs } = services.config;
   const slots = new StreamSlots(sseMaxStreamsPerUser, sseMaxStreams);
+  const takeSlot = (userId: string) => {
+    try {
+      return slots.take(userId);
+    } catch (error) {
+      services.metrics.refusedByRateLimit('sse-streams');
+      throw error;
+    }
+  };
+  const { signal: shutdown } = services.lifecycle;
   // A comment line now and then keeps an unchanged task's stream from looking idle (CONNECTION_TIMEOUT_MS, proxies).
   const heartbeatPolls = Math.max(1, Math.floor(Math.min(HEARTBEAT_MS, connectionTimeoutMs > 0 ? connectionTimeoutMs / 2 : HEARTBEAT_MS) / POLL_MS));
 
@@ -38,7 +48,7 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
     };
     let current = await read(); // Refusals (401/403/404) are answered as JSON before the stream opens.
     // Counted against the user whose tasks are watched (the read above proved the caller may watch them).
-    const release = slots.take(request.params.user_id); // over a cap: 429, before the stream opens
+    const release = takeSlot(request.params.user_id); // over a cap: 429, before the stream opens
 
     reply.hijack();
     let closed = false;
@@ -54,7 +64,12 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
       send('task', current);
       const deadline = Date.now() + MAX_STREAM_MS;
       for (let poll = 1; !closed && current.status !== 'completed' && current.status !== 'failed' && Date.now() < deadline; poll++) {
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        await sleep(POLL_MS, undefined, { signal: shutdown }).catch(() => undefined);
+        if (shutdown.aborted) {
+          // This instance is stopping: the client reconnects (to another instance) after `retry` ms.
+          if (!closed) reply.raw.write(`retry: ${STREAM_RETRY_AFTER_SECONDS * 1000}\nevent: shutdown\ndata: ${JSON.stringify({ reconnect: true })}\n\n`);
+          break;
+        }
         if (poll % REAUTHENTICATE_EVERY_POLLS === 0) {
           const renewed = await createContext(services, request.headers.authorization, request.ip).catch(() => null);
           if (!renewed) break;

@@ -28,7 +28,7 @@ function startTracing(): NodeSDK {
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (request) => probes.has(request.url?.split('?')[0] ?? '') }),
       new FastifyOtelInstrumentation({ registerOnInitialization: true, ignorePaths: (route) => probes.has(route.url) }),
-      // Resolvers run compiled (graphql-jit), so execution is one span of our own (see spans.ts); parse and validate are traced here.
+      // graphql-jit runs documents outside graphql's execute: the execution span is ours (spans.ts); this adds parse, validate and resolver spans.
       new GraphQLInstrumentation({ mergeItems: true, ignoreTrivialResolveSpans: true }),
       new PgInstrumentation({ requireParentSpan: true }),
     ],

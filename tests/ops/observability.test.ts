@@ -70,6 +70,8 @@ for (const db of testDatabases()) {
       assert.ok(mine.some((line) => line.msg === 'Stripe webhook refused: bad signature'), "the Stripe service's warning carries the id");
       assert.ok(mine.some((line) => line.msg === 'request completed'));
       for (const line of log.lines) assert.ok(!JSON.stringify(line).includes('"requestId":"webhook-log-1","requestId"'), 'the id is written once per line');
+      // The refused delivery is counted as a webhook outcome.
+      assert.ok(sample(await (await scrape()).text(), 'clara_stripe_webhook_events_total', 'outcome="rejected"')! >= 1);
     });
 
     test('the job a request queues carries its request id', async () => {

@@ -1,3 +1,5 @@
+// First: tracing patches the modules it instruments (http, fastify, pg, graphql) before anything loads them.
+import { stopTracing } from './observability/tracing';
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { loadConfig } from './core/config';
@@ -7,6 +9,8 @@ import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './database/embedded-p
 import { migrate, openDatabase } from './database/orm';
 import { buildApp, REST_PREFIX } from './http/app';
 import { STRIPE_WEBHOOK_PATH } from './credits/credits.webhook';
+import { startMetricsListener } from './observability/metrics';
+import { onShutdownSignal } from './observability/shutdown';
 
 
 /** Starts the service: database (embedded when DATABASE_URL is unset), migrations, HTTP. */
@@ -18,26 +22,32 @@ async function main(): Promise<void> {
   const orm = await openDatabase(config.databaseUrl ?? embedded!.url, embedded ? EMBEDDED_POOL_SIZE : config.databasePoolMax);
   await migrate(orm);
   const localStripe = await startLocalStripeIfUnconfigured(config, log);
-  const { http } = await buildApp(config, orm, log);
+  const { http, services } = await buildApp(config, orm, log);
+  const metricsListener = config.metricsPort !== undefined ? await startMetricsListener(services.metrics, config.host, config.metricsPort, config.metricsToken) : undefined;
   const address = await http.listen({ host: config.host, port: config.port });
   if (localStripe) localStripe.webhookUrl = `${address}${REST_PREFIX}${STRIPE_WEBHOOK_PATH}`;
   log.info(`Clara is serving GraphQL at /graphql, GraphiQL at /graphiql and REST at /api/v1 on http://${config.host}:${config.port}`);
+  if (metricsListener) log.info({ address: metricsListener.address() }, 'metrics are served at /metrics on their own port');
   if (config.trustProxy === true) log.warn('TRUST_PROXY=true believes every X-Forwarded-For hop, so clients can pick their IP (and escape per-IP limits); set the number of proxies or their addresses (refused in production)');
   if (config.env !== 'production' && !process.env.PUBLIC_API_KEY) log.warn(`PUBLIC_API_KEY is not set: the development key "${config.publicApiKey}" is in use`);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
+  onShutdownSignal(log, async () => {
+    // Readiness turns 503 and SSE streams end with a reconnect hint; then no new connections, in-flight
+    // requests finish (at most SHUTDOWN_GRACE_SECONDS), and the queue stops (app.ts's onClose).
+    services.lifecycle.beginShutdown();
+    const grace = setTimeout(() => {
+      log.warn({ graceSeconds: config.shutdownGraceSeconds }, 'shutdown grace period over: closing the connections still open');
+      http.server.closeAllConnections();
+    }, config.shutdownGraceSeconds * 1000);
+    grace.unref();
     await http.close();
+    clearTimeout(grace);
+    metricsListener?.close();
     await localStripe?.stop();
     await orm.close();
     await embedded?.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+    await stopTracing();
+  });
 }
 
 main().catch((error) => {

@@ -1,14 +1,18 @@
+// First: tracing patches the modules it instruments (pg) before anything loads them.
+import { stopTracing } from './observability/tracing';
 import 'reflect-metadata';
 import { startAnalysisWorker } from './agent/analysis-worker';
 import { createServices } from './app/services';
 import { loadConfig } from './core/config';
 import { createLogger } from './core/logger';
 import { openDatabase } from './database/orm';
+import { startMetricsListener } from './observability/metrics';
+import { onShutdownSignal } from './observability/shutdown';
 
 /**
  * `npm run worker`: an analysis worker on its own, for scaling out next to the API instances (set
  * AGENT_WORKER_IN_PROCESS=false on those to keep their CPU for requests). Needs DATABASE_URL: the
- * embedded database lives inside the API process.
+ * embedded database lives inside the API process. METRICS_PORT serves its own /metrics (jobs, queue, pool).
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -17,14 +21,16 @@ async function main(): Promise<void> {
   const orm = await openDatabase(config.databaseUrl, config.databasePoolMax);
   const services = createServices(config, orm, log);
   const stopSweep = await startAnalysisWorker(services);
-  const stop = async () => {
+  const metricsListener = config.metricsPort !== undefined ? await startMetricsListener(services.metrics, config.host, config.metricsPort, config.metricsToken) : undefined;
+  onShutdownSignal(log, async () => {
+    services.lifecycle.beginShutdown();
     stopSweep();
+    // Jobs still running are cut short and handed back to the queue (retried, by another worker if one runs).
     await services.close();
+    metricsListener?.close();
     await orm.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+    await stopTracing();
+  });
 }
 
 main().catch((error) => {

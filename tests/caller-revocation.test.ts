@@ -40,7 +40,7 @@ for (const db of testDatabases()) {
 
       const rest = await b.rest('GET', `/users/${user.id}`, { auth: token });
       assert.equal(rest.status, 401);
-      assert.deepEqual(rest.body, { data: null, message: 'The session has ended; log in again.', status: 'error' });
+      assert.deepEqual(rest.body, { data: null, message: 'The session has ended; log in again.', status: 'error', request_id: rest.headers.get('x-request-id') });
       const gql = await b.gql(ME, {}, token);
       assert.equal(gql.body.errors?.[0].extensions.code, 'UNAUTHENTICATED');
       // The registration token (another session) still works on both.

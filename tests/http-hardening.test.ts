@@ -138,7 +138,7 @@ for (const db of testDatabases()) {
         const overUser = (await open(a)).response;
         assert.equal(overUser.status, 429);
         assert.ok(Number(overUser.headers.get('retry-after')) > 0);
-        assert.deepEqual({ ...(await overUser.json()) as object, message: '' }, { data: { retry_after_seconds: 5 }, message: '', status: 'error' });
+        assert.deepEqual({ ...(await overUser.json()) as object, message: '' }, { data: { retry_after_seconds: 5 }, message: '', status: 'error', request_id: overUser.headers.get('x-request-id') });
 
         const first = await open(b); // the third stream in all
         assert.equal(first.response.status, 200);

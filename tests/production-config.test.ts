@@ -61,10 +61,12 @@ describe('production configuration', () => {
     refused({ ENCRYPTION_KEY: 'x'.repeat(40) }, /ENCRYPTION_KEY is too predictable/);
   });
 
-  test('an admin key, when set, must be as strong as a secret', () => {
+  test('an admin key or a metrics token, when set, must be as strong as a secret', () => {
     refused({ ADMIN_API_KEY: 'test_admin_api_key' }, /ADMIN_API_KEY is a known development/);
     refused({ ADMIN_API_KEY: 'admin-1234' }, /ADMIN_API_KEY is too short/);
     assert.equal(loadConfig({ ...production, ADMIN_API_KEY: random() }).env, 'production');
+    refused({ METRICS_TOKEN: 'metrics' }, /METRICS_TOKEN is too short/);
+    assert.equal(loadConfig({ ...production, METRICS_TOKEN: random() }).env, 'production');
   });
 
   test('TRUST_PROXY=true and the local MCP default credentials are refused', () => {

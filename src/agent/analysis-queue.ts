@@ -1,11 +1,15 @@
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
+import type { JobOutcome, Metrics } from '../observability/metrics';
+import { currentRequestId, runObserved } from '../observability/request-context';
+import { inJobSpan, traceCarrier } from '../observability/spans';
 
 const QUEUE = 'analysis';
 /** Jobs that used up their retries (thrown errors or expiry after a killed worker) land here to be failed and refunded. */
 const FAILED_QUEUE = 'analysis-failed';
 
-export interface AnalysisJob { taskId: string }
+/** `requestId` and `trace` (W3C traceparent) are the queueing request's: the job's logs and span follow on from it. */
+export interface AnalysisJob { taskId: string; requestId?: string; trace?: Record<string, string> }
 
 /** Runs pg-boss's SQL ($1-style parameters) on a connection borrowed from the ORM's pool. */
 export interface SqlExecutor { executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }> }
@@ -16,7 +20,10 @@ export interface QueueOptions {
   retryDelaySeconds: number;
   expireInSeconds: number;
   maintenanceIntervalSeconds: number;
+  /** How long stop() lets running jobs finish before they are left to the queue (retried after expiry). */
+  stopTimeoutSeconds: number;
   log: Logger;
+  metrics: Metrics;
 }
 
 /**
@@ -26,6 +33,7 @@ export interface QueueOptions {
 export class AnalysisQueue {
   private readonly boss: PgBoss;
   private started?: Promise<void>;
+  private running = false;
   /** Our job handlers still running, and the queue's SQL still in flight: stop() lets both finish. */
   private readonly handlers = new Set<Promise<unknown>>();
   private readonly statements = new Set<Promise<unknown>>();
@@ -48,28 +56,58 @@ export class AnalysisQueue {
         expireInSeconds: this.options.expireInSeconds,
         deadLetter: FAILED_QUEUE,
       });
+      this.running = true;
     })();
     return this.started;
   }
 
+  /** Started and not stopping: what readiness asks. */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
   async enqueue(taskId: string): Promise<void> {
     await this.start();
-    await this.boss.send(QUEUE, { taskId } satisfies AnalysisJob, { id: jobIdOf(taskId) });
+    const job: AnalysisJob = { taskId, requestId: currentRequestId(), trace: traceCarrier() };
+    await this.boss.send(QUEUE, job, { id: jobIdOf(taskId) });
+  }
+
+  /** Jobs per queue and state (created, retry, active, ...), for the metrics. */
+  async depth(): Promise<{ queue: string; state: string; count: number }[]> {
+    if (!this.running) return [];
+    const { rows } = await this.options.db.executeSql('select name as queue, state, count(*)::int as count from pgboss.job where name = any($1) group by name, state', [[QUEUE, FAILED_QUEUE]]);
+    return rows;
   }
 
   /** Runs `run` for each job (a thrown error means: retry later), and `giveUp` once a job is out of retries. */
   async work(concurrency: number, run: (job: AnalysisJob, attempt: number) => Promise<void>, giveUp: (job: AnalysisJob) => Promise<void>): Promise<void> {
     await this.start();
     for (let i = 0; i < concurrency; i++) {
-      await this.boss.work<AnalysisJob>(QUEUE, { includeMetadata: true, pollingIntervalSeconds: 0.5 }, async ([job]) => this.track(this.handlers, run(job.data, job.retryCount + 1)));
+      await this.boss.work<AnalysisJob>(QUEUE, { includeMetadata: true, pollingIntervalSeconds: 0.5 }, async ([job]) => this.track(this.handlers, this.observed(QUEUE, job.data, 'completed', () => run(job.data, job.retryCount + 1))));
     }
-    await this.boss.work<AnalysisJob>(FAILED_QUEUE, { pollingIntervalSeconds: 1 }, async ([job]) => this.track(this.handlers, giveUp(job.data)));
+    await this.boss.work<AnalysisJob>(FAILED_QUEUE, { pollingIntervalSeconds: 1 }, async ([job]) => this.track(this.handlers, this.observed(FAILED_QUEUE, job.data, 'gave_up', () => giveUp(job.data))));
+  }
+
+  /** A job runs under its request's id (in every log line) and trace, and its time is measured by outcome. */
+  private observed(queue: string, job: AnalysisJob, success: JobOutcome, fn: () => Promise<void>): Promise<void> {
+    const startedAt = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - startedAt) / 1e9;
+    return runObserved({ requestId: job.requestId ?? `job:${job.taskId}` }, () =>
+      inJobSpan(`${queue} job`, job.trace, { 'messaging.system': 'pg-boss', 'messaging.destination.name': queue, 'clara.task_id': job.taskId }, fn).then(
+        () => this.options.metrics.observeJob(queue, success, seconds()),
+        (error: unknown) => {
+          this.options.metrics.observeJob(queue, 'retried', seconds());
+          throw error;
+        },
+      ),
+    );
   }
 
   async stop(): Promise<void> {
     if (!this.started) return;
     await this.started.catch(() => undefined);
-    await this.boss.stop({ graceful: true, wait: true, timeout: 5000 });
+    this.running = false;
+    await this.boss.stop({ graceful: true, wait: true, timeout: this.options.stopTimeoutSeconds * 1000 });
     // pg-boss records a job's outcome without awaiting it, and stop() may return while a handler still runs
     // (past its timeout): wait for our handlers (bounded by the job expiry), let pg-boss issue the outcome
     // statements they lead to (its continuations run before the next macrotask), then wait for those too, so

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
@@ -5,7 +6,7 @@ import type { Services } from '../app/services';
 import { spendBudget } from '../graphql/budget';
 import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
-import { StreamSlots } from '../http/stream-slots';
+import { STREAM_RETRY_AFTER_SECONDS, StreamSlots } from '../http/stream-slots';
 import { presentFoundTask } from './agent.rest';
 
 const POLL_MS = 500;
@@ -26,6 +27,15 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
     { perOwner: sseMaxStreamsPerUser, total: sseMaxStreams },
     { perOwner: (open) => `You already have ${open} task streams open; close one first.`, total: 'Too many task streams are open right now; poll the task instead, or retry shortly.' },
   );
+  const takeSlot = (userId: string) => {
+    try {
+      return slots.take(userId);
+    } catch (error) {
+      services.metrics.refusedByRateLimit('sse-streams');
+      throw error;
+    }
+  };
+  const { signal: shutdown } = services.lifecycle;
   // A comment line now and then keeps an unchanged task's stream from looking idle (CONNECTION_TIMEOUT_MS, proxies).
   const heartbeatPolls = Math.max(1, Math.floor(Math.min(HEARTBEAT_MS, connectionTimeoutMs > 0 ? connectionTimeoutMs / 2 : HEARTBEAT_MS) / POLL_MS));
 
@@ -40,7 +50,7 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
     };
     let current = await read(); // Refusals (401/403/404) are answered as JSON before the stream opens.
     // Counted against the user whose tasks are watched (the read above proved the caller may watch them).
-    const release = slots.take(request.params.user_id); // over a cap: 429, before the stream opens
+    const release = takeSlot(request.params.user_id); // over a cap: 429, before the stream opens
 
     reply.hijack();
     let closed = false;
@@ -56,7 +66,12 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
       send('task', current);
       const deadline = Date.now() + MAX_STREAM_MS;
       for (let poll = 1; !closed && current.status !== 'completed' && current.status !== 'failed' && Date.now() < deadline; poll++) {
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        await sleep(POLL_MS, undefined, { signal: shutdown }).catch(() => undefined);
+        if (shutdown.aborted) {
+          // This instance is stopping: the client reconnects (to another instance) after `retry` ms.
+          if (!closed) reply.raw.write(`retry: ${STREAM_RETRY_AFTER_SECONDS * 1000}\nevent: shutdown\ndata: ${JSON.stringify({ reconnect: true })}\n\n`);
+          break;
+        }
         if (poll % REAUTHENTICATE_EVERY_POLLS === 0) {
           const renewed = await createContext(services, request.headers.authorization, request.ip).catch(() => null);
           if (!renewed) break;

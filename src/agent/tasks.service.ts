@@ -82,7 +82,7 @@ export class TasksService {
         }),
       );
       // The task and its charge are one database transaction: no task without payment, no payment without task.
-      await em.transactional(async (tx) => {
+      const charge = await em.transactional(async (tx) => {
         tx.persist(task);
         await tx.flush();
         await this.deps.uploads.consume(tx as EntityManager, user.id, uploadIds, task.id);
@@ -95,7 +95,9 @@ export class TasksService {
         });
         task.chargeTransactionId = charge.id;
         await tx.flush();
+        return charge;
       });
+      this.deps.credits.committed(charge);
     } catch (error) {
       await this.deps.storage.removeTask(task.id).catch(() => undefined);
       throw error;
@@ -146,11 +148,11 @@ export class TasksService {
 
   /** Marks the task failed and refunds its charge; the conditional status change makes this happen once. */
   async fail(em: EntityManager, taskId: string, reason: string): Promise<void> {
-    await em.transactional(async (tx) => {
+    const refund = await em.transactional(async (tx) => {
       const task = await tx.findOne(Task, { id: taskId });
-      if (!task) return;
+      if (!task) return null;
       const changed = await tx.nativeUpdate(Task, { id: taskId, status: { $nin: FINAL } }, { status: 'failed', error: reason, updatedAt: new Date() });
-      if (!changed) return;
+      if (!changed) return null;
       const refund = await this.deps.credits.applyInTransaction(tx as EntityManager, {
         userId: task.user.id,
         delta: task.cost,
@@ -159,7 +161,9 @@ export class TasksService {
         describe: (before, after) => `Refund for failed analysis ${task.id}: ${task.cost} credits (balance ${before} → ${after}).`,
       });
       await tx.nativeUpdate(Task, { id: taskId }, { refundTransactionId: refund.id });
+      return refund;
     });
+    if (refund) this.deps.credits.committed(refund);
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AccountsService } from '../accounts/accounts.service';
@@ -32,9 +32,13 @@ import { SecurityLog } from '../security-log/security-log.service';
 import { SecurityNotices } from '../security-log/security-notices';
 import { SystemService } from '../system/system.service';
 import { EventBus } from '../events/event-bus';
+import { Lifecycle } from '../observability/lifecycle';
+import { Metrics } from '../observability/metrics';
 
 /** The composition root: every domain service, built once per process from the configuration. */
 export function createServices(config: Config, orm: MikroORM, log: Logger) {
+  const metrics = new Metrics();
+  const lifecycle = new Lifecycle();
   const box = new SecretBox(config.encryptionKey);
   const tokens = new TokenService(config.jwtSecret);
   const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir }, log);
@@ -67,7 +71,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
   });
   // Change events from the database (task progress, balances, credential changes); start() it before use.
   const events = new EventBus({ databaseUrl: orm.config.get('clientUrl')!, log });
-  const credits = new CreditsService(config.creditRates);
+  const credits = new CreditsService(config.creditRates, metrics);
   const purchases = new PurchasesService({
     stripe: new StripeService(config.stripe, log),
     credits,
@@ -83,8 +87,12 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     retryDelaySeconds: config.agentRetryDelaySeconds,
     expireInSeconds: config.agentJobExpireSeconds,
     maintenanceIntervalSeconds: config.agentQueueMaintenanceSeconds,
+    stopTimeoutSeconds: config.shutdownGraceSeconds,
     log,
+    metrics,
   });
+  metrics.watchQueue(() => queue.depth());
+  metrics.watchPool(() => poolUsage(orm));
   const sandbox = new FileSandbox({ memoryMb: config.agentSandboxMemoryMb, timeoutMs: config.agentSandboxTimeoutMs });
   const storage = new UploadStorage(config.agentStorageDir);
   const uploads = new UploadsService({ storage, maxFileBytes: config.agentMaxFileBytes, retentionHours: config.agentUploadRetentionHours });
@@ -105,6 +113,8 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     config,
     orm,
     log,
+    metrics,
+    lifecycle,
     tokens,
     events,
     accounts,
@@ -121,7 +131,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     idempotency: new IdempotencyService({ box, ttlHours: config.idempotencyKeyTtlHours }),
     system: new SystemService(config.serviceName),
     callers: new CallerResolver({ tokens, accounts, apiKeys, publicApiKey: config.publicApiKey, adminApiKey: config.adminApiKey }),
-    rateLimits: new RateLimits({ points: config.rateLimitPoints, windowSeconds: config.rateLimitWindowSeconds, anonymousPoints: config.rateLimitAnonymousPoints, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix }),
+    rateLimits: new RateLimits({ points: config.rateLimitPoints, windowSeconds: config.rateLimitWindowSeconds, anonymousPoints: config.rateLimitAnonymousPoints, authPerAccountPerMinute: config.authRateLimitPerAccountPerMinute, authPerIpPerMinute: config.authRateLimitPerIpPerMinute, redis, keyPrefix: config.redisKeyPrefix, metrics }),
     async close() {
       // The sandbox first: jobs it cuts short then end (to be retried) while the queue waits for them.
       await sandbox.close();
@@ -134,3 +144,9 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
 }
 
 export type Services = ReturnType<typeof createServices>;
+
+/** The ORM's connection pool (knex's tarn pool), which the queue shares. */
+function poolUsage(orm: MikroORM) {
+  const pool = (orm.em as EntityManager).getConnection().getKnex().client.pool as { numUsed(): number; numFree(): number; numPendingAcquires(): number; max: number } | undefined;
+  return pool ? { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires(), max: pool.max } : { used: 0, free: 0, pending: 0, max: 0 };
+}

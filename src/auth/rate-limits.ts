@@ -31,8 +31,10 @@ export class RateLimits {
   private readonly perAnonymousIp: RateLimiterAbstract | null;
   private readonly authPerIp: RateLimiterAbstract;
   private readonly authPerAccount: RateLimiterAbstract;
+  private readonly refusals?: { refusedByRateLimit(limiter: string): void };
 
-  constructor(options: { points: number; windowSeconds: number; anonymousPoints: number; authPerAccountPerMinute: number; authPerIpPerMinute: number; redis?: Redis; keyPrefix: string }) {
+  constructor(options: { points: number; windowSeconds: number; anonymousPoints: number; authPerAccountPerMinute: number; authPerIpPerMinute: number; redis?: Redis; keyPrefix: string; metrics?: { refusedByRateLimit(limiter: string): void } }) {
+    this.refusals = options.metrics;
     const make = (name: string, points: number, duration: number) => budget(options, name, points, duration);
     // 0 turns the per-caller limit off (benchmarks measure the limiter's own cost this way).
     this.perCaller = options.points > 0 ? make('caller', options.points, options.windowSeconds) : null;
@@ -60,15 +62,27 @@ export class RateLimits {
     try {
       return budget(await limiter.consume(key, cost));
     } catch (error) {
-      if (error instanceof RateLimiterRes) throw new BudgetExceeded(budget(error));
+      if (error instanceof RateLimiterRes) {
+        this.refusals?.refusedByRateLimit(anonymous ? 'anonymous' : 'caller');
+        throw new BudgetExceeded(budget(error));
+      }
       throw error;
     }
   }
 
   /** Sign-up, login and OTP attempts: charged to the client IP and, when one is named, to the account. */
   async consumeAuthAttempt(ip: string, account?: string): Promise<void> {
-    await consume(this.authPerIp, ip);
-    if (account) await consume(this.authPerAccount, account);
+    await this.counted('auth-ip', consume(this.authPerIp, ip));
+    if (account) await this.counted('auth-account', consume(this.authPerAccount, account));
+  }
+
+  private async counted(limiter: string, attempt: Promise<void>): Promise<void> {
+    try {
+      await attempt;
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'RATE_LIMITED') this.refusals?.refusedByRateLimit(limiter);
+      throw error;
+    }
   }
 }
 

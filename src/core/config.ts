@@ -107,6 +107,12 @@ export interface Config {
   appUrl: string;
   creditRates: RateTier[];
   stripe: StripeConfig;
+  /** /metrics on a listener of its own on this port (HOST); unset: on the main port, with metricsToken only. */
+  metricsPort?: number;
+  /** Bearer token for /metrics; unset and no metricsPort: /metrics is not served (404). */
+  metricsToken?: string;
+  /** On SIGTERM: how long in-flight requests and running jobs get before connections are closed and jobs handed back. */
+  shutdownGraceSeconds: number;
 }
 
 /** Checked on every /graphql document before it runs; 0 turns a limit off. */
@@ -263,6 +269,9 @@ export function loadConfig(env: Env = process.env): Config {
     appUrl: env.APP_URL ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`,
     creditRates: creditRates(env.CREDIT_RATES),
     stripe: stripeConfig(env, mode, dataDir),
+    metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0) : undefined,
+    metricsToken: env.METRICS_TOKEN || undefined,
+    shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 25),
   };
 }
 

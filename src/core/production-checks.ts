@@ -41,6 +41,8 @@ export function assertProductionReady(env: Env): void {
 
   // Optional (admin off when unset), but a bare key that opens every account must not be guessable.
   if (env.ADMIN_API_KEY) problems.push(...secretProblems('ADMIN_API_KEY', env.ADMIN_API_KEY));
+  // The same for the token that opens /metrics on the main port.
+  if (env.METRICS_TOKEN) problems.push(...secretProblems('METRICS_TOKEN', env.METRICS_TOKEN));
 
   const encryptionKey = env.ENCRYPTION_KEY;
   if (!encryptionKey) problems.push('ENCRYPTION_KEY must be set (its own secret, not JWT_SECRET).');

@@ -41,7 +41,13 @@ export function operatorReason(reason: string): string {
  * spends serialise on the user's row and can never take a balance below zero or lose an update.
  */
 export class CreditsService {
-  constructor(private readonly rates: RateTier[]) {}
+  /** `ledger` hears of each row once its transaction has committed (the credits metrics). */
+  constructor(private readonly rates: RateTier[], private readonly ledger?: { ledgerEntry(entry: Transaction): void }) {}
+
+  /** Callers that write rows inside their own transaction (applyInTransaction) report each row after the commit. */
+  committed(entry: Transaction): void {
+    this.ledger?.ledgerEntry(entry);
+  }
 
   /** Charges credits for a task; idempotent per reference (charging the same task twice returns the first charge). */
   async spend(em: EntityManager, userId: string, credits: number, options: SpendOptions): Promise<Transaction> {
@@ -147,11 +153,13 @@ export class CreditsService {
     const existing = await earlier();
     if (existing) return sameChange(existing, change);
     try {
-      return await em.transactional(async (tx) => {
-        const entry = await this.applyInTransaction(tx as EntityManager, change);
-        await change.audit?.(tx as EntityManager, entry);
-        return entry;
+      const entry = await em.transactional(async (tx) => {
+        const applied = await this.applyInTransaction(tx as EntityManager, change);
+        await change.audit?.(tx as EntityManager, applied);
+        return applied;
       });
+      this.committed(entry);
+      return entry;
     } catch (error) {
       // A concurrent call with the same reference won the race; its row is the answer.
       const winner = error instanceof UniqueConstraintViolationException ? await earlier() : null;

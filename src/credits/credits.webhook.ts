@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../app/services';
+import { DomainError } from '../core/errors';
 import { sendSuccess } from '../http/envelope';
 
 export const STRIPE_WEBHOOK_PATH = '/stripe/settle';
@@ -16,7 +17,12 @@ export function stripeWebhookRoutes(services: Services) {
     app.post(STRIPE_WEBHOOK_PATH, async (request, reply) => {
       const signature = request.headers['stripe-signature'];
       const em = services.orm.em.fork() as EntityManager;
-      const outcome = await services.purchases.settle(em, request.body as Buffer, typeof signature === 'string' ? signature : undefined);
+      const outcome = await services.purchases.settle(em, request.body as Buffer, typeof signature === 'string' ? signature : undefined).catch((error: unknown) => {
+        // A bad signature is a DomainError (400): `rejected`; anything else: `error`.
+        services.metrics.webhookOutcome(error instanceof DomainError ? 'rejected' : 'error');
+        throw error;
+      });
+      services.metrics.webhookOutcome(outcome);
       return sendSuccess(reply, 200, 'Stripe event received.', { received: true, outcome });
     });
   };

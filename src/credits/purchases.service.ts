@@ -8,6 +8,7 @@ import type { CreditsService } from './credits.service';
 import { Purchase } from './purchase.entity';
 import { quote } from './rates';
 import { StripeEvent } from './stripe-event.entity';
+import type { Transaction } from './transaction.entity';
 import type { CheckoutSession, StripeService, StripeWebhookEvent } from './stripe.service';
 
 export interface BuyResult { returnPath: string; url: string; valueInCredits: number; valueInFiat: Money }
@@ -81,33 +82,37 @@ export class PurchasesService {
     if (await em.count(StripeEvent, { id: event.id })) return 'duplicate';
     const sessionId = (event.data.object as CheckoutSession).id;
     const session = await this.deps.stripe.retrieveCheckoutSession(sessionId);
+    // The grant's ledger row, reported to the credits metrics once the transaction has committed.
+    const written: Transaction[] = [];
     try {
-      return await em.transactional(async (tx) => {
+      const outcome = await em.transactional(async (tx) => {
         tx.create(StripeEvent, { id: event.id, type: event.type });
         // Written first: a concurrent delivery of the same event waits here, then fails on the primary key.
         await tx.flush();
-        return this.apply(tx as EntityManager, event, session);
+        return this.apply(tx as EntityManager, event, session, written);
       });
+      for (const entry of written) this.deps.credits.committed(entry);
+      return outcome;
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) return 'duplicate';
       throw error;
     }
   }
 
-  private async apply(tx: EntityManager, event: StripeWebhookEvent, session: CheckoutSession): Promise<SettleOutcome> {
+  private async apply(tx: EntityManager, event: StripeWebhookEvent, session: CheckoutSession, written: Transaction[]): Promise<SettleOutcome> {
     const purchase = session.client_reference_id ? await tx.findOne(Purchase, { id: session.client_reference_id }) : null;
     if (!purchase || (purchase.checkoutSessionId ?? session.id) !== session.id) {
       this.deps.log.warn({ eventId: event.id, sessionId: session.id }, 'Stripe event for a checkout session that is not one of our purchases');
       return 'ignored';
     }
     const paid = session.status === 'complete' && (session.payment_status === 'paid' || session.payment_status === 'no_payment_required');
-    if (paid) return this.grant(tx, purchase, session);
+    if (paid) return this.grant(tx, purchase, session, written);
     if (event.type === 'checkout.session.async_payment_failed') return (await this.markUnpaid(tx, purchase, 'failed')) ? 'failed' : 'unchanged';
     if (session.status === 'expired') return (await this.markUnpaid(tx, purchase, 'expired')) ? 'expired' : 'unchanged';
     return 'unchanged';
   }
 
-  private async grant(tx: EntityManager, purchase: Purchase, session: CheckoutSession): Promise<SettleOutcome> {
+  private async grant(tx: EntityManager, purchase: Purchase, session: CheckoutSession, written: Transaction[]): Promise<SettleOutcome> {
     if (session.amount_total !== purchase.amountCents || session.currency !== purchase.currency) {
       this.deps.log.error({ purchaseId: purchase.id, sessionId: session.id }, 'Paid checkout session does not match its purchase; no credits granted');
       return 'ignored';
@@ -116,7 +121,7 @@ export class PurchasesService {
     const claimed = await tx.nativeUpdate(Purchase, { id: purchase.id, status: { $ne: 'paid' } }, { status: 'paid', paidAt: new Date(), checkoutSessionId: session.id });
     if (!claimed) return 'unchanged';
     const user = await tx.findOneOrFail(User, purchase.user.id);
-    await this.deps.credits.applyInTransaction(tx, {
+    const entry = await this.deps.credits.applyInTransaction(tx, {
       userId: user.id,
       delta: purchase.credits,
       kind: 'purchase',
@@ -124,6 +129,7 @@ export class PurchasesService {
       fiatCents: purchase.amountCents,
       describe: () => `${user.firstName} ${user.lastName ?? ''}`.trim() + ` bought ${purchase.credits} credits for ${formatMoney(purchase.amountCents, purchase.currency)}.`,
     });
+    written.push(entry);
     return 'granted';
   }
 

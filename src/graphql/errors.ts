@@ -2,6 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { DomainError } from '../core/errors';
+import { currentRequestId } from '../observability/request-context';
 import { tokenLimitError, withoutSuggestions } from './limits';
 
 /**
@@ -12,7 +13,9 @@ export function formatGraphQLError(log: Logger, options: { suggestions: boolean 
   const format = formatWithSuggestions(log);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const result = format(formatted, error);
-    return options.suggestions ? result : { ...result, message: withoutSuggestions(result.message) };
+    // The request's id (X-Request-Id), to find its log lines.
+    const extensions = { ...result.extensions, requestId: currentRequestId() };
+    return { ...result, extensions, ...(options.suggestions ? {} : { message: withoutSuggestions(result.message) }) };
   };
 }
 

@@ -3,6 +3,7 @@ import { DomainError } from '../core/errors';
 import { CompiledExecution } from './compiled-execution';
 import type { Context } from './context';
 import { analyzeOperation } from './cost';
+import { inSpan } from '../observability/spans';
 
 /**
  * A GraphQL document the adapters (REST, MCP) run on a caller's behalf: parsed and validated once at
@@ -34,7 +35,7 @@ export function prepareOperation(schema: GraphQLSchema, source: string, label: s
     readOnly: operation === 'query',
     cost: (variables) => analyzeOperation(schema, document, undefined, variables).cost,
     async run(contextValue, variableValues) {
-      const result = await runCompiled({ ...contextValue, throwUserErrors: true }, withoutUndefined(variableValues) as Record<string, unknown>);
+      const result = await inSpan('graphql.execute', { 'graphql.operation.name': label }, () => runCompiled({ ...contextValue, throwUserErrors: true }, withoutUndefined(variableValues) as Record<string, unknown>));
       if (result.errors?.length) throw asDomainError(result.errors[0], contextValue);
       const data = result.data as Record<string, unknown>;
       return rootField ? data[rootField] : data;

@@ -39,6 +39,12 @@ import { sendError } from './envelope';
 import { registerGraphiQL } from './graphiql';
 import { registerRestOperations, type RestOperation } from './rest-operation';
 import { serverOptions } from './server-options';
+import { registerProbes } from '../observability/lifecycle';
+import { registerMetricsRoute, registerRequestMetrics } from '../observability/metrics';
+import { currentObservation, registerRequestContext } from '../observability/request-context';
+import { rawQuery } from '../database/shared-pool';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { EntityManager } from '@mikro-orm/postgresql';
 
 export const REST_PREFIX = '/api/v1';
 const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest, ...creditsRest, ...agentRest, ...sessionsRest, ...securityLogRest, ...adminRest];
@@ -57,6 +63,11 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   await http.register(helmet, { contentSecurityPolicy: false });
+  registerRequestContext(http);
+  registerRequestMetrics(http, services.metrics, REST_PREFIX);
+  registerProbes(http, { lifecycle: services.lifecycle, queueStarted: () => services.queue.isRunning, database: databaseReady(orm) });
+  // /metrics on the main port only behind METRICS_TOKEN; with METRICS_PORT it has a listener of its own (main.ts).
+  if (config.metricsToken && config.metricsPort === undefined) registerMetricsRoute(http, services.metrics, config.metricsToken);
 
   http.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
     if (error instanceof DomainError) return sendError(reply, error);
@@ -92,7 +103,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     ...limits.server,
     ...trusted.server,
     // Cache-control hints are unused, and the plugin wraps every field resolver to compute them.
-    plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins],
+    plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), operationLabel(services), ...limits.plugins],
   });
   await apollo.start();
   http.route({
@@ -137,6 +148,32 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     await services.close();
   });
   return { http, services };
+}
+
+/** Names the request's GraphQL operation for the metrics, once Apollo has resolved it. */
+function operationLabel(services: Services): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operationName }) {
+          const observation = currentObservation();
+          if (observation) observation.operation = services.metrics.graphqlOperation(operationName);
+        },
+      };
+    },
+  };
+}
+
+/** Readiness of the database: it answers (within 2 s) and no migration is pending (checked until it holds). */
+function databaseReady(orm: MikroORM): () => Promise<boolean> {
+  let migrated = false;
+  return async () => {
+    const answered = rawQuery(orm.em as EntityManager, 'select 1').then(() => true, () => false);
+    const timeout = new Promise<boolean>((resolve) => setTimeout(resolve, 2000, false).unref());
+    if (!(await Promise.race([answered, timeout]))) return false;
+    migrated ||= (await orm.getMigrator().getPendingMigrations()).length === 0;
+    return migrated;
+  };
 }
 
 function routePattern(url: string): RegExp {

@@ -3,8 +3,8 @@ import { BudgetExceeded } from '../auth/rate-limits';
 import { DomainError } from '../core/errors';
 import { rateLimitHeaders } from './rate-limit-headers';
 
-/** The documented response body: `{data, message, status}`. */
-export interface Envelope { data: unknown; message: string; status: 'success' | 'error' }
+/** The documented response body: `{data, message, status}`; errors also name the request (`request_id`, as in X-Request-Id). */
+export interface Envelope { data: unknown; message: string; status: 'success' | 'error'; request_id?: string }
 
 export function sendSuccess(reply: FastifyReply, statusCode: number, message: string, data: unknown): FastifyReply {
   if (statusCode === 204) return reply.code(204).send();
@@ -14,7 +14,7 @@ export function sendSuccess(reply: FastifyReply, statusCode: number, message: st
 export function sendError(reply: FastifyReply, error: DomainError): FastifyReply {
   if (error.code === 'RATE_LIMITED' && error.data?.retry_after_seconds) reply.header('retry-after', String(error.data.retry_after_seconds));
   if (error instanceof BudgetExceeded) reply.headers(Object.fromEntries(rateLimitHeaders(error.budget)));
-  return reply.code(error.status).send({ data: error.data, message: error.message, status: 'error' } satisfies Envelope);
+  return reply.code(error.status).send({ data: error.data, message: error.message, status: 'error', request_id: reply.request.id } satisfies Envelope);
 }
 
 /** REST field names and date format from GraphQL's: `is2faEnabled` → `is_2fa_enabled`, ISO → RFC 1123 GMT. */

@@ -1,8 +1,10 @@
 import type { Socket } from 'node:net';
 import type { Server } from 'node:http';
-import type { FastifyBaseLogger, FastifyHttpOptions } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyHttpOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
+import { BOUND_TO_REQUEST } from '../core/logger';
+import { requestIdOf } from '../observability/request-context';
 import type { Envelope } from './envelope';
 
 /**
@@ -14,6 +16,14 @@ export function serverOptions(config: Config, log: Logger): FastifyHttpOptions<S
   return {
     // Fastify merges the logger's own serializers over its defaults, so this `req` replaces the URL it logs.
     loggerInstance: log.child({}, { serializers: { req: loggedRequest } }) as FastifyBaseLogger,
+    // A request's lines carry `requestId` (the caller's sane X-Request-Id, or a new one; see request-context.ts).
+    genReqId: requestIdOf,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    childLoggerFactory(logger, bindings, options) {
+      const child = logger.child(bindings, options);
+      (child as unknown as Record<symbol, boolean>)[BOUND_TO_REQUEST] = true;
+      return child;
+    },
     trustProxy: trustedHops(config.trustProxy),
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.connectionTimeoutMs,

@@ -1,6 +1,6 @@
 import { DomainError } from '../core/errors';
 
-const STREAM_RETRY_AFTER_SECONDS = 5;
+export const STREAM_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Open streams per owner and in this instance: each holds a connection (and often polls or keeps a server), so both

@@ -18,10 +18,12 @@ export const MCP_PATH = '/mcp';
 export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema, services: Services, tools: McpTool[]): void {
   const prepared = prepareMcpTools(schema, tools, services.config);
   const info = { name: services.config.serviceName, version: services.system.version };
+  const toolNames = new Set(tools.map((tool) => tool.name));
 
   app.post(MCP_PATH, async (request, reply) => {
     // The budget counts POSTs, so a POST must be one message (the MCP spec dropped JSON-RPC batches in 2025-06-18).
     if (Array.isArray(request.body)) throw new DomainError('BAD_REQUEST', 'Send one JSON-RPC message per request; batches are not accepted.');
+    request.observation.operation = operationOf(request.body, toolNames);
     const { context, userId } = await authenticateMcpRequest(services, request, reply);
     const server = createMcpServer(info, prepared, () => context, userId);
     // One JSON answer per POST: the tools are request/response, nothing to stream.
@@ -47,6 +49,14 @@ export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema,
   app.delete(MCP_PATH, notAllowed);
 
   registerMcpSseEndpoint(app, services, prepared, info);
+}
+
+/** The metrics label of one MCP message: the tool called, or the protocol method; unknown names share one label. */
+const MCP_METHODS = new Set(['initialize', 'notifications/initialized', 'ping', 'tools/list']);
+function operationOf(body: unknown, toolNames: Set<string>): string {
+  const { method, params } = (body ?? {}) as { method?: unknown; params?: { name?: unknown } };
+  if (method === 'tools/call') return typeof params?.name === 'string' && toolNames.has(params.name) ? params.name : 'unknown_tool';
+  return typeof method === 'string' && MCP_METHODS.has(method) ? method : 'other';
 }
 
 function jsonRpcError(code: number, message: string) {

@@ -101,7 +101,7 @@ for (const db of testDatabases()) {
       const idToken = await google.idToken({ sub: 'g-2fa', email: user.email, name: 'Two' });
       const without = await signIn(idToken);
       assert.equal(without.status, 401);
-      assert.deepEqual(without.body, { data: { is_2fa_enabled: true }, message: without.body.message, status: 'error' });
+      assert.deepEqual(without.body, { data: { is_2fa_enabled: true }, message: without.body.message, status: 'error', request_id: without.headers.get('x-request-id') });
       assert.equal((await signInWithCode(idToken, '000000')).status, 401);
       const ok = await signInWithCode(idToken, await t.otp(user.email, 'TWO_FACTOR_AUTH'));
       assert.equal(ok.status, 201);

@@ -35,11 +35,20 @@ import { securityLogRest } from '../security-log/security-log.rest';
 import { systemRest } from '../system/system.rest';
 import { sendError } from './envelope';
 import { registerGraphiQL } from './graphiql';
+import { registerOpenApi } from './openapi';
 import { registerRestOperations, type RestOperation } from './rest-operation';
 import { serverOptions } from './server-options';
 
-export const REST_PREFIX = '/api/v1';
-const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest, ...creditsRest, ...agentRest, ...sessionsRest, ...securityLogRest];
+export const REST_PREFIX = '/api/v1' as const;
+/** The REST operations by their tag in the OpenAPI document. */
+const restTags: Record<string, RestOperation[]> = {
+  System: systemRest,
+  Accounts: [...accountsRest, ...sessionsRest, ...securityLogRest],
+  'API keys': apiKeysRest,
+  Credits: creditsRest,
+  Agent: agentRest,
+};
+const restOperations = Object.values(restTags).flat();
 const mcpTools: McpTool[] = [...systemMcp, ...accountsMcp, ...creditsMcp, ...agentMcp];
 
 export interface App { http: FastifyInstance; services: Services }
@@ -54,6 +63,8 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   await http.register(helmet, { contentSecurityPolicy: false });
+  // Before any route: the document is generated from the routes' schemas as they are added.
+  await registerOpenApi(http, REST_PREFIX, services.system.version);
 
   http.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
     if (error instanceof DomainError) return sendError(reply, error);
@@ -111,7 +122,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     async (api) => {
       // Analysis uploads; parts beyond these limits are refused with a 400 by the analysis route.
       await api.register(multipart, { limits: { files: MAX_FILES, fileSize: config.agentMaxFileBytes, fields: 20, fieldSize: 100_000, parts: MAX_FILES + 20 } });
-      registerRestOperations(api, schema, services, restOperations);
+      for (const [tag, operations] of Object.entries(restTags)) registerRestOperations(api, schema, services, operations, tag);
       registerTaskEvents(api, schema, services);
       registerUploadRoute(api, schema, services);
     },

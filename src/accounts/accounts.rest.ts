@@ -99,7 +99,7 @@ export const accountsRest: RestOperation[] = [
     variables: (r: Req) => ({ input: { email: r.params.user_email, password: r.body.password, code: r.body.code } }),
     status: 200,
     message: 'User password changed successfully.',
-    errors: [403],
+    errors: [403, 404],
     present: nothing,
   },
   {
@@ -116,7 +116,7 @@ export const accountsRest: RestOperation[] = [
     },
     status: 201,
     message: 'OTP sent successfully.',
-    errors: [403, 503],
+    errors: [403, 404, 503],
     present: nothing,
   },
   {
@@ -130,7 +130,7 @@ export const accountsRest: RestOperation[] = [
     status: 200,
     message: 'User activated successfully.',
     data: restUser,
-    errors: [],
+    errors: [404],
     present: fieldOf('user'),
   },
   {

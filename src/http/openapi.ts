@@ -82,7 +82,7 @@ export function routeSchema(doc: RouteDoc, tag: string): FastifySchema {
   if (doc.status === 204) response[204] = { type: 'null', description: 'Done; no body.' };
   else if (doc.successContent) response[doc.status] = { description: doc.summary, content: doc.successContent };
   else response[doc.status] = { description: doc.summary, ...envelope(doc.data ?? nullSchema, 'success') };
-  for (const status of [...new Set([...commonErrors(doc), ...doc.errors])].sort()) response[status] = errorResponse(status);
+  for (const status of [...new Set([...commonErrors(doc), ...doc.errors])].sort((a, b) => a - b)) response[status] = errorResponse(status);
   return {
     summary: doc.summary,
     tags: [tag],
@@ -124,7 +124,7 @@ export async function registerOpenApi(http: FastifyInstance, prefix: `/${string}
       components: { securitySchemes: SECURITY_SCHEMES as never },
     },
     transform: ({ schema, url }) => {
-      if (!url.startsWith(`${prefix}/`) || url === `${prefix}${OPENAPI_PATH}`) return { schema: { ...schema, hide: true }, url };
+      if (!url.startsWith(`${prefix}/`)) return { schema: { ...schema, hide: true }, url }; // /graphql, /mcp, /graphiql
       const form = (schema as Record<string, JsonSchema> | undefined)?.[FORM_KEY];
       if (!form) return { schema, url };
       const { [FORM_KEY]: _documented, ...rest } = schema as Record<string, unknown>;

@@ -1,11 +1,13 @@
 import type { FastifyRequest } from 'fastify';
 import { USER_FIELDS } from '../accounts/accounts.types';
 import { USER_STATUSES } from '../accounts/user.entity';
-import { presentTask, TASK_FIELDS, type TaskResult } from '../agent/agent.rest';
-import { restTransaction, TRANSACTION_FIELDS } from '../credits/credits.rest';
+import { restUser } from '../accounts/accounts.rest';
+import { presentTask, restTask, TASK_FIELDS, type TaskResult } from '../agent/agent.rest';
+import { restTransaction, restTransactionSchema, TRANSACTION_FIELDS } from '../credits/credits.rest';
+import { restSecurityEvent } from '../security-log/security-log.rest';
 import { TRANSACTION_TYPES } from '../credits/transaction.entity';
 import { toRestShape } from '../http/envelope';
-import { fieldOf, object, optionalNumber, str, wholeNumber, type RestOperation } from '../http/rest-operation';
+import { arrayOf, bool, fieldOf, integer, nullable, object, optionalNumber, restDate, str, wholeNumber, type RestOperation } from '../http/rest-operation';
 
 /*
  * The operators' REST paths (admin key, sent bare in Authorization), under /api/v1/admin: not part of the
@@ -22,6 +24,16 @@ type Req = FastifyRequest<{ Params: { user_id: string; transaction_id: string };
 type Connection<T> = { edges: { node: T }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
 
 const reason = str({ minLength: 1, maxLength: 500 });
+
+/* The answers' schemas, for the OpenAPI document. */
+const adminUserSchema = object({ ...(restUser.properties as object), status: { enum: [...USER_STATUSES] }, deactivated_at: nullable(restDate), erased_at: nullable(restDate) });
+const adminTransactionSchema = object({ ...(restTransactionSchema.properties as object), balance_after: integer, kind: str(), reference: nullable(str()) }, [...(restTransactionSchema.required as string[]), 'balance_after', 'kind']);
+const adminEventSchema = object({
+  ...(restSecurityEvent.properties as object),
+  detail: object({ method: nullable(str()), reason: nullable(str()), scope: nullable(str()), count: nullable(integer), note: nullable(str()), transaction_id: nullable(str()) }),
+});
+const pageInfo = object({ has_next_page: bool, end_cursor: nullable(str()) });
+const pageOf = (name: string, item: Record<string, unknown>) => object({ [name]: arrayOf(item), page_info: pageInfo });
 const cursor = str({ maxLength: 200 });
 /** A keyset page in REST: the rows, and the cursor to pass as `after` for the next page. */
 const restPage = <T>(connection: Connection<T>, present: (node: T) => unknown, name: string) => ({
@@ -31,6 +43,10 @@ const restPage = <T>(connection: Connection<T>, present: (node: T) => unknown, n
 const userAction = (mutation: string, url: string, method: 'POST' | 'DELETE', message: string): RestOperation => ({
   method,
   url,
+  summary: message,
+  auth: ['adminKey'],
+  data: adminUserSchema,
+  errors: [403, 404, 409],
   graphql: `mutation ($input: UserActionInput!) { ${mutation}(input: $input) { user { ${ADMIN_USER_FIELDS} } } }`,
   body: object({ reason }),
   variables: (r: Req) => ({ input: { userId: r.params.user_id, reason: r.body.reason } }),
@@ -43,6 +59,10 @@ export const adminRest: RestOperation[] = [
   {
     method: 'GET',
     url: '/admin/users',
+    summary: 'Search users by email or name fragment and status (newest first, keyset pages)',
+    auth: ['adminKey'],
+    data: pageOf('users', adminUserSchema),
+    errors: [403],
     graphql: `query ($email: String, $name: String, $status: UserStatus, $first: Int, $after: String) {
       adminUsers(email: $email, name: $name, status: $status, first: $first, after: $after) { edges { node { ${ADMIN_USER_FIELDS} } } pageInfo { hasNextPage endCursor } } }`,
     querystring: object({ email: str({ maxLength: 320 }), name: str({ maxLength: 200 }), status: { enum: [...USER_STATUSES] }, limit: wholeNumber, after: cursor }, []),
@@ -54,6 +74,10 @@ export const adminRest: RestOperation[] = [
   {
     method: 'GET',
     url: '/admin/users/:user_id',
+    summary: 'One user with balance, status and recent activity',
+    auth: ['adminKey'],
+    data: object({ ...(adminUserSchema.properties as object), recent_transactions: arrayOf(restTransactionSchema), recent_tasks: arrayOf(restTask), recent_security_events: arrayOf(adminEventSchema) }),
+    errors: [403, 404],
     graphql: `query ($id: ID!) { adminUser(id: $id) { ${ADMIN_USER_FIELDS}
       transactions(first: ${RECENT}) { edges { node { ${TRANSACTION_FIELDS} } } }
       tasks(first: ${RECENT}) { edges { node { ${TASK_FIELDS} } } }
@@ -74,6 +98,10 @@ export const adminRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/admin/users/:user_id/credits',
+    summary: 'Grant or remove credits (a ledger row with the reason)',
+    auth: ['adminKey'],
+    data: adminTransactionSchema,
+    errors: [403, 404],
     graphql: `mutation ($input: AdjustCreditsInput!) { adjustCredits(input: $input) { transaction { ${TRANSACTION_FIELDS} balanceAfter kind } } }`,
     body: object({ amount: { type: 'integer' }, reason }),
     variables: (r: Req) => ({ input: { userId: r.params.user_id, amount: r.body.amount, reason: r.body.reason } }),
@@ -85,6 +113,10 @@ export const adminRest: RestOperation[] = [
   {
     method: 'GET',
     url: '/admin/users/:user_id/transactions',
+    summary: "A user's ledger entries (newest first, keyset pages)",
+    auth: ['adminKey'],
+    data: pageOf('transactions', adminTransactionSchema),
+    errors: [403, 404],
     graphql: `query ($id: ID!, $first: Int, $after: String, $type: TransactionType) {
       adminUser(id: $id) { transactions(first: $first, after: $after, type: $type) { edges { node { ${TRANSACTION_FIELDS} balanceAfter kind reference } } pageInfo { hasNextPage endCursor } } } }`,
     querystring: object({ limit: wholeNumber, after: cursor, type: { enum: [...TRANSACTION_TYPES] } }, []),
@@ -96,6 +128,10 @@ export const adminRest: RestOperation[] = [
   {
     method: 'POST',
     url: '/admin/transactions/:transaction_id/corrections',
+    summary: 'Correct a ledger row by a compensating entry (never by editing it)',
+    auth: ['adminKey'],
+    data: adminTransactionSchema,
+    errors: [403, 404, 409],
     graphql: `mutation ($input: CorrectTransactionInput!) { correctTransaction(input: $input) { transaction { ${TRANSACTION_FIELDS} balanceAfter kind reference } } }`,
     body: object({ credits: { type: 'integer', minimum: 1 }, reason }, ['reason']),
     variables: (r: Req) => ({ input: { transactionId: r.params.transaction_id, credits: r.body.credits ?? null, reason: r.body.reason } }),

@@ -2,7 +2,7 @@ import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { badRequest, notFound } from '../core/errors';
 import { toRestShape } from '../http/envelope';
-import { object, optionalNumber, wholeNumber, type RestOperation } from '../http/rest-operation';
+import { arrayOf, integer, nullable, object, optionalNumber, restDate, restId, str, wholeNumber, type RestOperation } from '../http/rest-operation';
 import { MAX_FILES } from './tasks.service';
 import { TASK_STATUSES } from './task.entity';
 
@@ -12,6 +12,17 @@ const PROMPT_FIELDS = ['prompt', 'text', 'message', 'query'];
 
 type Req = FastifyRequest<{ Params: { user_id: string; task_id: string }; Querystring: Record<string, string | undefined> }>;
 interface MultipartBody { files: { name: string; content: Buffer }[]; fields: Record<string, string> }
+
+/** The task as REST shows it (the task events stream leaves out `inputs`). */
+export const restTask = object({
+  id: restId('task'), user_id: restId('user'), status: { enum: [...TASK_STATUSES] },
+  result: { description: "The analysis report (JSON), null until the task is completed." }, error: nullable(str()), cost: integer,
+  inputs: arrayOf(object({ file_name: str(), size_bytes: integer, category: str(), mime_type: str() })),
+  created_at: restDate, updated_at: restDate,
+}, ['id', 'user_id', 'status', 'result', 'error', 'cost', 'created_at', 'updated_at']);
+/** A multipart part named by its file name is a file. */
+export const filePart = { type: 'string', contentMediaType: 'application/octet-stream' };
+const ownTask = [403, 404];
 
 export interface TaskResult { status: string; report: { raw: unknown } | null }
 
@@ -63,29 +74,44 @@ export const agentRest: RestOperation[] = [
   {
     method: 'GET',
     url: '/users/:user_id/agent/supported_attachments',
+    summary: 'File types the analysis accepts, by category',
+    auth: ['userToken', 'apiKey'],
     // `user` applies the path's ownership rule (403/404); the list itself is the same for everyone.
     graphql: 'query ($userId: ID!) { user(id: $userId) { id } supportedAttachments { category extensions } }',
     variables: (r: Req) => ({ userId: r.params.user_id }),
     status: 200,
     message: 'Supported attachments fetched successfully.',
+    data: { type: 'object', additionalProperties: arrayOf(str({ pattern: '^\\.' })) },
+    errors: ownTask,
     present: ({ supportedAttachments }: { supportedAttachments: { category: string; extensions: string[] }[] }) => Object.fromEntries(supportedAttachments.map((c) => [c.category, c.extensions])),
   },
   {
     method: 'POST',
     url: '/users/:user_id/agent/analysis',
+    summary: 'Start a paid analysis of up to 5 files and a prompt: a queued task',
+    auth: ['userToken', 'apiKey'],
     graphql: `mutation ($input: StartAnalysisInput!) { startAnalysis(input: $input) { task { ${TASK_FIELDS} } } }`,
     readBody: readAnalysisForm,
+    form: {
+      type: 'object',
+      properties: { prompt: str({ description: 'What to do with the files (or `text`, `message`, `query`).' }) },
+      additionalProperties: { anyOf: [filePart, str()], description: 'A file part named by its file name (up to 5 files), or a text field added to the prompt as context.' },
+    },
     variables: (r: Req, body: MultipartBody) => ({
       input: { userId: r.params.user_id, prompt: promptOf(body.fields), files: body.files.map((file) => ({ name: file.name, contentBase64: file.content.toString('base64') })) },
     }),
     acceptsIdempotencyKey: true,
     status: 201,
     message: 'Analysis task created successfully.',
+    data: restTask,
+    errors: [403, 404, 409],
     present: ({ task }: { task: TaskResult }) => presentTask(task),
   },
   {
     method: 'GET',
     url: '/users/:user_id/tasks',
+    summary: "The account's analysis tasks, newest first (limit/offset, status)",
+    auth: ['userToken', 'apiKey'],
     graphql: `query ($userId: ID!, $limit: Int, $offset: Int, $status: TaskStatus) {
       user(id: $userId) { tasks(first: $limit, offset: $offset, status: $status) { edges { node { ${TASK_FIELDS} } } } } }`,
     querystring: object({ limit: wholeNumber, offset: wholeNumber, status: { enum: [...TASK_STATUSES] } }, []),
@@ -97,15 +123,21 @@ export const agentRest: RestOperation[] = [
     }),
     status: 200,
     message: 'Tasks fetched successfully.',
+    data: arrayOf(restTask),
+    errors: ownTask,
     present: (user: { tasks: { edges: { node: TaskResult }[] } }) => user.tasks.edges.map((edge) => presentTask(edge.node)),
   },
   {
     method: 'GET',
     url: '/users/:user_id/tasks/:task_id',
+    summary: 'One analysis task',
+    auth: ['userToken', 'apiKey'],
     graphql: `query ($userId: ID!, $id: ID!) { user(id: $userId) { task(id: $id) { ${TASK_FIELDS} } } }`,
     variables: (r: Req) => ({ userId: r.params.user_id, id: r.params.task_id }),
     status: 200,
     message: 'Task fetched successfully.',
+    data: restTask,
+    errors: ownTask,
     present: presentFoundTask,
   },
 ];

@@ -7,6 +7,7 @@ import { spendBudget } from '../graphql/budget';
 import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
 import { STREAM_RETRY_AFTER_SECONDS, StreamSlots } from '../http/stream-slots';
+import { routeSchema } from '../http/openapi';
 import { presentFoundTask } from './agent.rest';
 
 const POLL_MS = 500;
@@ -14,6 +15,15 @@ const POLL_MS = 500;
 const REAUTHENTICATE_EVERY_POLLS = 10;
 const MAX_STREAM_MS = 15 * 60_000;
 const HEARTBEAT_MS = 15_000;
+
+const eventsSchema = routeSchema({
+  method: 'GET',
+  summary: 'Live task progress (Server-Sent Events): a `task` event per status change, until completed or failed',
+  auth: ['userToken', 'apiKey'],
+  status: 200,
+  successContent: { 'text/event-stream': { schema: { type: 'string', description: '`event: task` with the task (REST shape, without inputs) as `data`; `: keep-alive` comments in between.' } } },
+  errors: [403, 404],
+}, 'Agent');
 
 /**
  * Live task progress as Server-Sent Events: `GET /users/{user_id}/tasks/{task_id}/events` sends the task
@@ -39,7 +49,7 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
   // A comment line now and then keeps an unchanged task's stream from looking idle (CONNECTION_TIMEOUT_MS, proxies).
   const heartbeatPolls = Math.max(1, Math.floor(Math.min(HEARTBEAT_MS, connectionTimeoutMs > 0 ? connectionTimeoutMs / 2 : HEARTBEAT_MS) / POLL_MS));
 
-  api.get<{ Params: { user_id: string; task_id: string } }>('/users/:user_id/tasks/:task_id/events', async (request, reply) => {
+  api.get<{ Params: { user_id: string; task_id: string } }>('/users/:user_id/tasks/:task_id/events', { schema: eventsSchema }, async (request, reply) => {
     let context = await createContext(services, request.headers.authorization, request.ip);
     const variables = { userId: request.params.user_id, id: request.params.task_id };
     // Opening a stream costs one read of the task; the polls that follow are the server's own.

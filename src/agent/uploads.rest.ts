@@ -8,6 +8,9 @@ import { spendBudget } from '../graphql/budget';
 import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
 import { sendSuccess } from '../http/envelope';
+import { routeSchema } from '../http/openapi';
+import { arrayOf, integer, object, restId, str } from '../http/rest-operation';
+import { filePart } from './agent.rest';
 import { MAX_FILES } from './tasks.service';
 import type { IncomingFile } from './uploads.service';
 
@@ -19,11 +22,21 @@ export const UPLOADS_PATH = '/uploads';
  * analysis's file list (an active account's user token or API key, permissions.ts), so an unknown caller's
  * body is never buffered or stored. Answers the uploads' ids, which `startAnalysis(input: {uploadIds})` takes.
  */
+const uploadSchema = routeSchema({
+  method: 'POST',
+  summary: 'Upload files for a later analysis (startAnalysis uploadIds): their ids',
+  auth: ['userToken', 'apiKey'],
+  form: { type: 'object', additionalProperties: filePart, description: 'One file part per file (up to 5), each named by its file name.' },
+  status: 201,
+  data: arrayOf(object({ id: restId('upload'), file_name: str(), size_bytes: integer, category: str(), mime_type: str() })),
+  errors: [403],
+}, 'Agent');
+
 export function registerUploadRoute(api: FastifyInstance, schema: GraphQLSchema, services: Services): void {
   const gate = prepareOperation(schema, 'query { supportedAttachments { category } }', `REST POST ${UPLOADS_PATH}`);
   const maxFileBytes = services.config.agentMaxFileBytes;
 
-  api.post(UPLOADS_PATH, async (request, reply) => {
+  api.post(UPLOADS_PATH, { schema: uploadSchema }, async (request, reply) => {
     const context = await createContext(services, request.headers.authorization, request.ip, request.headers['user-agent']);
     await spendBudget(context, gate.cost({}));
     await gate.run(context, {}); // 401/403 here, before the body is read

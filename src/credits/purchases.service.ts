@@ -14,7 +14,8 @@ import type { CheckoutSession, StripeService, StripeWebhookEvent } from './strip
 export interface BuyResult { returnPath: string; url: string; valueInCredits: number; valueInFiat: Money }
 
 /** What a webhook delivery did; every outcome but a bad signature is acknowledged with 200. */
-export type SettleOutcome = 'granted' | 'failed' | 'expired' | 'unchanged' | 'duplicate' | 'ignored';
+export const SETTLE_OUTCOMES = ['granted', 'failed', 'expired', 'unchanged', 'duplicate', 'ignored'] as const;
+export type SettleOutcome = (typeof SETTLE_OUTCOMES)[number];
 
 const CHECKOUT_EVENTS = new Set(['checkout.session.completed', 'checkout.session.async_payment_succeeded', 'checkout.session.async_payment_failed', 'checkout.session.expired']);
 

@@ -37,6 +37,7 @@ import { securityLogRest } from '../security-log/security-log.rest';
 import { systemRest } from '../system/system.rest';
 import { sendError } from './envelope';
 import { registerGraphiQL } from './graphiql';
+import { registerOpenApi } from './openapi';
 import { registerRestOperations, type RestOperation } from './rest-operation';
 import { serverOptions } from './server-options';
 import { registerProbes } from '../observability/lifecycle';
@@ -46,8 +47,17 @@ import { rawQuery } from '../database/shared-pool';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
-export const REST_PREFIX = '/api/v1';
-const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest, ...creditsRest, ...agentRest, ...sessionsRest, ...securityLogRest, ...adminRest];
+export const REST_PREFIX = '/api/v1' as const;
+/** The REST operations by their tag in the OpenAPI document. */
+const restTags: Record<string, RestOperation[]> = {
+  System: systemRest,
+  Accounts: [...accountsRest, ...sessionsRest, ...securityLogRest],
+  'API keys': apiKeysRest,
+  Credits: creditsRest,
+  Agent: agentRest,
+  Admin: adminRest,
+};
+const restOperations = Object.values(restTags).flat();
 const mcpTools: McpTool[] = [...systemMcp, ...accountsMcp, ...creditsMcp, ...agentMcp];
 
 export interface App { http: FastifyInstance; services: Services }
@@ -63,11 +73,8 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   await http.register(helmet, { contentSecurityPolicy: false });
-  registerRequestContext(http);
-  registerRequestMetrics(http, services.metrics, REST_PREFIX);
-  registerProbes(http, { lifecycle: services.lifecycle, queueStarted: () => services.queue.isRunning, database: databaseReady(orm) });
-  // /metrics on the main port only behind METRICS_TOKEN; with METRICS_PORT it has a listener of its own (main.ts).
-  if (config.metricsToken && config.metricsPort === undefined) registerMetricsRoute(http, services.metrics, config.metricsToken);
+  // Before any route: the document is generated from the routes' schemas as they are added.
+  await registerOpenApi(http, REST_PREFIX, services.system.version);
 
   http.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
     if (error instanceof DomainError) return sendError(reply, error);
@@ -129,7 +136,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     async (api) => {
       // Analysis uploads; parts beyond these limits are refused with a 400 by the analysis route.
       await api.register(multipart, { limits: { files: MAX_FILES, fileSize: config.agentMaxFileBytes, fields: 20, fieldSize: 100_000, parts: MAX_FILES + 20 } });
-      registerRestOperations(api, schema, services, restOperations);
+      for (const [tag, operations] of Object.entries(restTags)) registerRestOperations(api, schema, services, operations, tag);
       registerTaskEvents(api, schema, services);
       registerUploadRoute(api, schema, services);
     },

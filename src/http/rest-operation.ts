@@ -1,11 +1,13 @@
-import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Services } from '../app/services';
+import type { IdKind } from '../core/ids';
 import { spendBudget } from '../graphql/budget';
 import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
 import { withIdempotencyKey } from '../idempotency/key-variable';
 import { sendSuccess, toRestShape } from './envelope';
+import { routeSchema, type RouteDoc } from './openapi';
 import { rateLimitHeaders } from './rate-limit-headers';
 
 type JsonSchema = Record<string, unknown>;
@@ -14,17 +16,12 @@ type JsonSchema = Record<string, unknown>;
  * One documented REST path, served by running a GraphQL operation against the same (permission-wrapped)
  * schema: the REST shim has no logic or rules of its own, only the mapping of HTTP to GraphQL and back.
  */
-export interface RestOperation {
-  method: HTTPMethods;
+export interface RestOperation extends RouteDoc {
   /** Fastify path under /api/v1, e.g. `/users/:user_id`. */
   url: string;
   graphql: string;
-  status: number;
   /** The envelope's message; a function when it depends on the result. */
   message: string | ((result: any) => string);
-  /** JSON Schema of the body: the documented field names and types; unknown fields are refused. */
-  body?: JsonSchema;
-  querystring?: JsonSchema;
   /** For bodies that are not JSON (multipart): reads the request into what `variables` receives as `body`. */
   readBody?: (request: FastifyRequest<any>) => Promise<unknown>;
   variables?: (request: FastifyRequest<any>, body?: any) => Record<string, unknown>;
@@ -41,13 +38,21 @@ export const object = (properties: Record<string, JsonSchema>, required: string[
   additionalProperties: false,
 });
 export const str = (extra: JsonSchema = {}): JsonSchema => ({ type: 'string', ...extra });
+export const integer: JsonSchema = { type: 'integer' };
+export const bool: JsonSchema = { type: 'boolean' };
+export const nullable = (schema: JsonSchema): JsonSchema => ({ anyOf: [schema, { type: 'null' }] });
+export const arrayOf = (items: JsonSchema): JsonSchema => ({ type: 'array', items });
+/** An id as REST shows it: `<kind>_<32 lowercase hex>`. */
+export const restId = (kind: IdKind): JsonSchema => str({ pattern: `^${kind}_[0-9a-f]{32}$`, examples: [`${kind}_31e827070dcf44198ec11a9112a9a572`] });
+/** A date as REST shows it: RFC 1123 in GMT. */
+export const restDate = str({ pattern: '^[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$', examples: ['Thu, 27 Nov 2025 00:39:09 GMT'] });
 /** A whole number in a query string (limit, offset), and its value: null when absent. */
 export const wholeNumber = str({ pattern: '^[0-9]{1,9}$' });
 export const optionalNumber = (value: string | undefined): number | null => (value === undefined ? null : Number(value));
 /** `present` for a mutation payload or a parent object: the REST shape of one of its fields. */
 export const fieldOf = (name: string) => (result: Record<string, unknown>) => toRestShape(result[name]);
 
-export function registerRestOperations(app: FastifyInstance, schema: GraphQLSchema, services: Services, operations: RestOperation[]): void {
+export function registerRestOperations(app: FastifyInstance, schema: GraphQLSchema, services: Services, operations: RestOperation[], tag: string): void {
   for (const operation of operations) {
     const prepared = prepareOperation(schema, operation.graphql, `REST ${operation.method} ${operation.url}`);
     const present = operation.present ?? toRestShape;
@@ -55,7 +60,7 @@ export function registerRestOperations(app: FastifyInstance, schema: GraphQLSche
     app.route({
       method: operation.method,
       url: operation.url,
-      schema: { ...(operation.body ? { body: operation.body } : {}), ...(operation.querystring ? { querystring: operation.querystring } : {}) },
+      schema: routeSchema(operation.acceptsIdempotencyKey ? withIdempotencyKeyDoc(operation) : operation, tag),
       // A thrown DomainError (context, variables, the operation) reaches the app's error handler: the envelope.
       handler: async (request, reply) => {
         const context = await createContext(services, request.headers.authorization, request.ip, request.headers['user-agent']);
@@ -77,4 +82,11 @@ export function registerRestOperations(app: FastifyInstance, schema: GraphQLSche
       },
     });
   }
+}
+
+/** A path that takes an Idempotency-Key: the header, and the two answers a key can get (see src/idempotency). */
+function withIdempotencyKeyDoc(operation: RestOperation): RestOperation {
+  const header = { 'idempotency-key': str({ minLength: 1, maxLength: 255, description: 'Retries with the same key replay the first answer (24 h); see README "Idempotency keys".' }) };
+  // Other headers stay allowed: this only describes (and bounds) the one.
+  return { ...operation, headers: { type: 'object', properties: { ...(operation.headers?.properties as object), ...header } }, errors: [...operation.errors, 409, 422] };
 }

@@ -1,6 +1,27 @@
-import type { RestOperation } from '../http/rest-operation';
+import { object, str, type RestOperation } from '../http/rest-operation';
 
 export const systemRest: RestOperation[] = [
-  { method: 'GET', url: '/health', graphql: 'query { health { service status } }', status: 200, message: 'Health check successful.' },
-  { method: 'GET', url: '/version', graphql: 'query { version }', status: 200, message: 'Version check successful.', present: (version: string) => ({ version }) },
+  {
+    method: 'GET',
+    url: '/health',
+    summary: 'Service and database health',
+    auth: ['none'],
+    graphql: 'query { health { service status } }',
+    status: 200,
+    message: 'Health check successful.',
+    data: object({ service: str(), status: str({ examples: ['healthy'] }) }),
+    errors: [503],
+  },
+  {
+    method: 'GET',
+    url: '/version',
+    summary: 'The running version',
+    auth: ['none'],
+    graphql: 'query { version }',
+    status: 200,
+    message: 'Version check successful.',
+    present: (version: string) => ({ version }),
+    data: object({ version: str() }),
+    errors: [],
+  },
 ];

@@ -21,8 +21,7 @@ const START = `mutation ($input: StartAnalysisInput!) {
 async function upload(t: TestApp, auth: string | undefined, files: [string, Uint8Array | string][]) {
   const form = new FormData();
   for (const [name, bytes] of files) form.append(name, new Blob([typeof bytes === 'string' ? bytes : Buffer.from(bytes)]), name);
-  const response = await fetch(`${t.baseUrl}/api/v1/uploads`, { method: 'POST', headers: auth ? { authorization: auth } : {}, body: form });
-  return { status: response.status, body: (await response.json()) as any };
+  return t.restForm('/uploads', form, auth);
 }
 
 const uploadFolders = (t: TestApp) => (existsSync(t.config.agentStorageDir) ? readdirSync(t.config.agentStorageDir).filter((name) => name.startsWith('upload_')) : []);
@@ -168,7 +167,7 @@ for (const db of testDatabases()) {
 
       const textPart = new FormData();
       textPart.append('prompt', 'hello');
-      const text = await fetch(`${t.baseUrl}/api/v1/uploads`, { method: 'POST', headers: { authorization: user.token }, body: textPart });
+      const text = await t.restForm('/uploads', textPart, user.token);
       assert.equal(text.status, 400);
       const json = await t.rest('POST', '/uploads', { auth: user.token, body: { files: [] } });
       assert.equal(json.status, 400);

@@ -5,9 +5,7 @@ export async function postAnalysis(t: TestApp, user: { id: string; token: string
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
   for (const [name, bytes] of Object.entries(files)) form.append(name, new Blob([typeof bytes === 'string' ? bytes : Buffer.from(bytes)]), name);
-  const response = await fetch(`${t.baseUrl}/api/v1/users/${user.id}/agent/analysis`, { method: 'POST', headers: { authorization: user.token }, body: form });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
+  return t.restForm(`/users/${user.id}/agent/analysis`, form, user.token);
 }
 
 /** Gives the user credits the way an operator does (a ledger row through the admin mutation). */

@@ -12,6 +12,7 @@ import { migrate, openDatabase } from '../../src/database/orm';
 import { buildApp, type App } from '../../src/http/app';
 import { createTestDatabase, type DatabaseKind } from './database';
 import { Mailbox } from './mailbox';
+import { contractFor, type RestAnswer, type RestContract } from './openapi-contract';
 
 export const PUBLIC_KEY = 'test_public_api_key';
 export const ADMIN_KEY = 'test_admin_api_key';
@@ -115,9 +116,33 @@ export class TestApp {
     let body: string | undefined = options.rawBody;
     if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined) headers['content-type'] ??= 'application/json';
-    const response = await fetch(`${this.baseUrl}/api/v1${path}`, { method, headers, body });
+    return this.restFetch<T>(method, path, { method, headers, body });
+  }
+
+  /** A multipart/form-data REST call (analysis, uploads): `form`'s file parts named by their file names. */
+  async restForm<T = any>(path: string, form: FormData, auth?: string): Promise<HttpResult<T>> {
+    return this.restFetch<T>('POST', path, { method: 'POST', headers: auth ? { authorization: auth } : {}, body: form });
+  }
+
+  private async restFetch<T>(method: string, path: string, init: RequestInit): Promise<HttpResult<T>> {
+    const response = await fetch(`${this.baseUrl}/api/v1${path}`, init);
     const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+    const result = { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+    await this.checkRestAnswer({ method, path, status: result.status, contentType: response.headers.get('content-type'), body: result.body });
+    return result;
+  }
+
+  private contract?: Promise<RestContract>;
+
+  /**
+   * Every REST answer a suite receives must match the service's OpenAPI document (/api/v1/openapi.json):
+   * a documented path, method and status, and a body that matches that status's schema. A mismatch fails
+   * the test that made the request.
+   */
+  async checkRestAnswer(answer: RestAnswer): Promise<void> {
+    this.contract ??= fetch(`${this.baseUrl}/api/v1/openapi.json`).then(async (response) => contractFor(await response.text()));
+    const problem = (await this.contract).problem(answer);
+    if (problem) throw new Error(`REST answer outside the OpenAPI document: ${problem}`);
   }
 
   /** A GraphQL call; returns the HTTP status and the `{data, errors}` body. */

@@ -83,10 +83,12 @@ export class CreditsService {
   async adjust(em: EntityManager, userId: string, amount: number, reason: string): Promise<Transaction> {
     if (!Number.isInteger(amount) || amount === 0 || Math.abs(amount) > MAX_ADJUSTMENT) throw badRequest(`amount must be a non-zero whole number of credits, at most ${MAX_ADJUSTMENT} either way.`);
     const why = operatorReason(reason);
-    return em.transactional(async (tx) => {
-      const entry = await this.applyInTransaction(tx as EntityManager, { userId, delta: amount, kind: 'admin', describe: (before, after) => `Admin updated credits from ${before} to ${after}: ${why}` });
-      await securityLog.write(tx as EntityManager, userId, 'CREDITS_ADJUSTED', undefined, { reason: 'admin', note: why, transactionId: entry.id });
-      return entry;
+    return this.record(em, {
+      userId,
+      delta: amount,
+      kind: 'admin',
+      describe: (before, after) => `Admin updated credits from ${before} to ${after}: ${why}`,
+      audit: (tx, entry) => securityLog.write(tx, userId, 'CREDITS_ADJUSTED', undefined, { reason: 'admin', note: why, transactionId: entry.id }),
     });
   }
 

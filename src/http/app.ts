@@ -75,6 +75,11 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
   await http.register(helmet, { contentSecurityPolicy: false });
   // Before any route: the document is generated from the routes' schemas as they are added.
   await registerOpenApi(http, REST_PREFIX, services.system.version);
+  registerRequestContext(http);
+  registerRequestMetrics(http, services.metrics, REST_PREFIX);
+  registerProbes(http, { lifecycle: services.lifecycle, queueStarted: () => services.queue.isRunning, database: databaseReady(orm) });
+  // /metrics on the main port only behind METRICS_TOKEN; with METRICS_PORT it has a listener of its own (main.ts).
+  if (config.metricsToken && config.metricsPort === undefined) registerMetricsRoute(http, services.metrics, config.metricsToken);
 
   http.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
     if (error instanceof DomainError) return sendError(reply, error);

@@ -86,7 +86,7 @@ export function registerRestOperations(app: FastifyInstance, schema: GraphQLSche
 
 /** A path that takes an Idempotency-Key: the header, and the two answers a key can get (see src/idempotency). */
 function withIdempotencyKeyDoc(operation: RestOperation): RestOperation {
-  const header = { 'idempotency-key': str({ minLength: 1, maxLength: 255, description: 'Retries with the same key replay the first answer (24 h); see README "Idempotency keys".' }) };
+  const header = { 'idempotency-key': str({ description: '1 to 255 characters. Retries with the same key replay the first answer (24 h); see README "Idempotency keys".' }) };
   // Other headers stay allowed: this only describes (and bounds) the one.
   return { ...operation, headers: { type: 'object', properties: { ...(operation.headers?.properties as object), ...header } }, errors: [...operation.errors, 409, 422] };
 }

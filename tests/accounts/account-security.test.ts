@@ -100,7 +100,7 @@ for (const db of testDatabases()) {
       assert.equal(out.body, null);
       const refused = await t.rest('GET', `/users/${user.id}`, { auth: stolen });
       assert.equal(refused.status, 401);
-      assert.deepEqual(Object.keys(refused.body).sort(), ['data', 'message', 'status']);
+      assert.deepEqual(Object.keys(refused.body).sort(), ['data', 'message', 'request_id', 'status']);
       assert.equal(await works(user.id, keep), 200);
       assert.equal((await t.rest('DELETE', `/users/${user.id}/sessions/${sessionIdOf(stolen)}`, { auth: keep })).status, 404, 'already ended');
       assert.equal((await t.rest('DELETE', `/users/${user.id}/sessions/not-a-session-id`, { auth: keep })).status, 404);

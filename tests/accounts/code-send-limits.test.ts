@@ -16,7 +16,7 @@ for (const db of testDatabases()) {
       const mails = t.mailbox.countTo(user.email);
       const again = await send(user.email, 'ACTIVATION');
       assert.equal(again.status, 429);
-      assert.deepEqual(Object.keys(again.body).sort(), ['data', 'message', 'status']);
+      assert.deepEqual(Object.keys(again.body).sort(), ['data', 'message', 'request_id', 'status']);
       assert.equal(again.body.status, 'error');
       assert.ok(again.body.data.retry_after_seconds > 3500);
       assert.equal(again.headers.get('retry-after'), String(again.body.data.retry_after_seconds));

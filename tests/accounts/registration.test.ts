@@ -67,7 +67,7 @@ for (const db of testDatabases()) {
       for (const [body, message] of cases) {
         const res = await t.rest('POST', '/auth/register', { auth: PUBLIC_KEY, body });
         assert.equal(res.status, 400, JSON.stringify(body));
-        assert.deepEqual(Object.keys(res.body).sort(), ['data', 'message', 'status']);
+        assert.deepEqual(Object.keys(res.body).sort(), ['data', 'message', 'request_id', 'status']);
         assert.equal(res.body.status, 'error');
         assert.match(res.body.message, message);
       }

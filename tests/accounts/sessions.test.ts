@@ -40,7 +40,7 @@ for (const db of testDatabases()) {
       assert.equal((await t.rest('POST', '/auth/session', { auth: 'Basic not-base64!' })).status, 401);
       assert.equal((await t.rest('POST', '/auth/session')).status, 401);
       const wrong = await t.login(user.email, 'wrong password');
-      assert.deepEqual(Object.keys(wrong.body).sort(), ['data', 'message', 'status']);
+      assert.deepEqual(Object.keys(wrong.body).sort(), ['data', 'message', 'request_id', 'status']);
       assert.doesNotMatch(JSON.stringify(wrong.body), /stack|argon/i);
     });
 

@@ -9,7 +9,7 @@ export interface RestAnswer { method: string; path: string; status: number; cont
 const UNROUTED_STATUSES = new Set([404, 405]);
 const unroutedError = {
   type: 'object',
-  properties: { data: { type: 'null' }, message: { type: 'string' }, status: { const: 'error' } },
+  properties: { data: { type: 'null' }, message: { type: 'string' }, status: { const: 'error' }, request_id: { type: 'string' } },
   required: ['data', 'message', 'status'],
   additionalProperties: false,
 };

@@ -27,7 +27,11 @@ function buildReader<T extends object>(em: EntityManager, entity: EntityClass<T>
   const fields = (meta.props as EntityProperty<T>[])
     .filter((prop) => prop.persist !== false && !prop.formula && (prop.kind === ReferenceKind.SCALAR || prop.kind === ReferenceKind.MANY_TO_ONE))
     .map((prop) => ({ name: prop.name as string, column: prop.fieldNames[0], convert: converterOf(prop) }));
-  const prototype = entity.prototype as object;
+  // The ORM puts a setter for each property on the entity's prototype, which on first use turns the field
+  // into an accessor over a per-instance helper (its change tracking). A plain data property of the same
+  // name on a prototype in between shadows those setters: assignments then create ordinary fields.
+  const prototype = Object.create(entity.prototype as object) as object;
+  for (const field of fields) Object.defineProperty(prototype, field.name, { value: undefined, writable: true, enumerable: false, configurable: true });
   return {
     table: meta.tableName,
     columns: fields.map((field) => `"${field.column}"`).join(', '),

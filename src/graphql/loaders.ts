@@ -16,6 +16,7 @@ export class RequestLoaders {
   private transactionLoader?: DataLoader<string, Transaction | null>;
   private securityEventLoader?: DataLoader<string, SecurityEvent | null>;
 
+  /** Only runs SQL and reads metadata: any EntityManager (the loads stay out of every identity map). */
   constructor(
     private readonly em: EntityManager,
     private readonly ownerId: string | null,

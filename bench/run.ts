@@ -22,6 +22,8 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 /** Slices of each scenario, each after a slice of the raw baseline (see measure). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+/** The raw baseline listens here, the services and peers on the next five ports (another run may hold 4100-4105). */
+const PORT_BASE = Number(process.env.BENCH_PORT_BASE ?? 4100);
 const SEED_USERS = Number(process.env.BENCH_USERS ?? 2000);
 const SEED_TRANSACTIONS = Number(process.env.BENCH_TRANSACTIONS ?? 100_000);
 /** The user the scenarios act as has this many of the seeded transactions; the deep pages start halfway. */
@@ -225,18 +227,18 @@ async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL ?? (await start('bench/embedded-db-server.js', {}, /^postgres/)).line.trim();
   await mailSink.start(); // the bench user's activation mail
   const services = {
-    service: await startService('service', 4101, databaseUrl),
-    'service-no-limiter': await startService('service-no-limiter', 4102, databaseUrl, { RATE_LIMIT_PER_SECOND: '0' }),
-    'service-redis-limiter': process.env.BENCH_REDIS_URL ? await startService('service-redis-limiter', 4103, databaseUrl, { REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_KEY_PREFIX: `bench${Date.now()}` }) : '',
-    raw: 'http://127.0.0.1:4100',
-    yoga: 'http://127.0.0.1:4104',
-    mercurius: 'http://127.0.0.1:4105',
+    service: await startService('service', PORT_BASE + 1, databaseUrl),
+    'service-no-limiter': await startService('service-no-limiter', PORT_BASE + 2, databaseUrl, { RATE_LIMIT_PER_SECOND: '0' }),
+    'service-redis-limiter': process.env.BENCH_REDIS_URL ? await startService('service-redis-limiter', PORT_BASE + 3, databaseUrl, { REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_KEY_PREFIX: `bench${Date.now()}` }) : '',
+    raw: `http://127.0.0.1:${PORT_BASE}`,
+    yoga: `http://127.0.0.1:${PORT_BASE + 4}`,
+    mercurius: `http://127.0.0.1:${PORT_BASE + 5}`,
   };
-  pids.raw = (await start('bench/raw-baseline.js', { DATABASE_URL: databaseUrl, PORT: '4100', DATABASE_POOL_MAX: POOL }, /^ready/)).child.pid;
+  pids.raw = (await start('bench/raw-baseline.js', { DATABASE_URL: databaseUrl, PORT: String(PORT_BASE), DATABASE_POOL_MAX: POOL }, /^ready/)).child.pid;
   // The peers: the same authenticated read on GraphQL Yoga and on Mercurius + graphql-jit (bench/peer-server.ts).
   const peerEnv = { DATABASE_URL: databaseUrl, DATABASE_POOL_MAX: POOL, JWT_SECRET };
-  pids.yoga = (await start('bench/peer-server.js', { ...peerEnv, PORT: '4104' }, /^ready/, ['yoga'])).child.pid;
-  pids.mercurius = (await start('bench/peer-server.js', { ...peerEnv, PORT: '4105' }, /^ready/, ['mercurius'])).child.pid;
+  pids.yoga = (await start('bench/peer-server.js', { ...peerEnv, PORT: String(PORT_BASE + 4) }, /^ready/, ['yoga'])).child.pid;
+  pids.mercurius = (await start('bench/peer-server.js', { ...peerEnv, PORT: String(PORT_BASE + 5) }, /^ready/, ['mercurius'])).child.pid;
   const seeded = await seed(databaseUrl, services.service);
   const gql = (query: string) => JSON.stringify({ query });
   const page = (after: string | null) =>

@@ -65,6 +65,27 @@ for (const db of testDatabases()) {
       assert.equal((await login('1.2.3.4, 198.51.100.8')).status, 401);
     });
 
+    test("helmet's security headers on every kind of answer: GraphQL, REST, 404, and MCP (written by its SDK)", async () => {
+      const user = await t.activeUser();
+      const key = await t.rest('GET', `/users/${user.id}/api_key`, { auth: user.token });
+      const mcp = await fetch(`${t.baseUrl}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key.body.data.token}`, 'user-id': user.id },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+      });
+      assert.equal(mcp.status, 200);
+      await mcp.text();
+      const answers = { graphql: (await t.gql('{ viewer { id } }', {}, user.token)).headers, rest: key.headers, notFound: (await t.rest('GET', '/no-such-path')).headers, mcp: mcp.headers };
+      for (const [kind, headers] of Object.entries(answers)) {
+        assert.equal(headers.get('x-content-type-options'), 'nosniff', kind);
+        assert.equal(headers.get('x-frame-options'), 'SAMEORIGIN', kind);
+        assert.match(headers.get('strict-transport-security') ?? '', /^max-age=\d+/, kind);
+        assert.equal(headers.get('cross-origin-opener-policy'), 'same-origin', kind);
+        // Off: the API answers JSON, and GraphiQL's page needs its inline script.
+        assert.equal(headers.get('content-security-policy'), null, kind);
+      }
+    });
+
     test('emails in request URLs are not logged', async () => {
       const user = await t.activeUser(); // POST /users/{email}/activate
       await t.otp(user.email, 'CHANGE_PASSWORD'); // POST /users/{email}/otp/CHANGE_PASSWORD

@@ -20,6 +20,7 @@ import type { SessionsService } from './sessions.service';
 import type { TwoFactorService } from './two-factor.service';
 import { rawQuery } from '../database/shared-pool';
 import { User } from './user.entity';
+import { plainRowReader } from '../database/plain-rows';
 
 export interface SignedIn {
   user: User;
@@ -173,7 +174,8 @@ export class AccountsService {
       [sessionId, userId],
     );
     if (row?.session_touch_due) await this.deps.sessions.touch(em, sessionId);
-    return row ? em.map(User, row) : null;
+    // Unmanaged: most requests only read the caller; the request's EntityManager adopts it when one is used (context.ts).
+    return row ? plainRowReader(em, User).read(row) : null;
   }
 
   async logout(em: EntityManager, userId: string, sessionId: string, origin?: RequestOrigin): Promise<void> {

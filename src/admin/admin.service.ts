@@ -13,7 +13,7 @@ import { ApiKey } from '../api-keys/api-key.entity';
 import { operatorReason } from '../credits/credits.service';
 import { badRequest, DomainError, notFound } from '../core/errors';
 import { isId } from '../core/ids';
-import { keysetPage, type Page, type PageRequest } from '../core/keyset';
+import { keysetCount, keysetPage, type KeysetList, type Page, type PageRequest } from '../core/keyset';
 import { SecurityEvent } from '../security-log/security-event.entity';
 import type { SecurityLog } from '../security-log/security-log.service';
 
@@ -27,10 +27,10 @@ export interface UserFilter {
 
 /** SQL conditions on the users table (alias `u`) for each status; they match User.status. */
 const STATUS_SQL: Record<UserStatus, string> = {
-  ERASED: 'u.erased_at is not null',
-  DEACTIVATED: 'u.deactivated_at is not null and u.erased_at is null',
-  ACTIVE: 'u.is_active and u.deactivated_at is null',
-  PENDING_ACTIVATION: 'not u.is_active and u.deactivated_at is null',
+  ERASED: 'erased_at is not null',
+  DEACTIVATED: 'deactivated_at is not null and erased_at is null',
+  ACTIVE: 'is_active and deactivated_at is null',
+  PENDING_ACTIVATION: 'not is_active and deactivated_at is null',
 };
 
 /** `%fragment%` for ILIKE, with the fragment's own wildcards taken literally. */
@@ -49,12 +49,11 @@ export class AdminService {
 
   /** Users matching every given filter, newest first by keyset (see keysetPage). */
   search(em: EntityManager, filter: UserFilter, request: PageRequest): Promise<Page<User>> {
-    return keysetPage(filtered(em.createQueryBuilder(User, 'u').select('*'), filter), 'u', 'user', request);
+    return keysetPage(em, usersMatching(filter), request);
   }
 
-  async count(em: EntityManager, filter: UserFilter): Promise<number> {
-    const { count } = await filtered(em.createQueryBuilder(User, 'u').count(), filter).execute<{ count: number }>('get');
-    return Number(count);
+  count(em: EntityManager, filter: UserFilter): Promise<number> {
+    return keysetCount(em, usersMatching(filter));
   }
 
   /** One user by id; an unknown or malformed id is NOT_FOUND. */
@@ -138,9 +137,15 @@ export class AdminService {
   }
 }
 
-function filtered<Q extends { andWhere: (condition: string, params?: unknown[]) => unknown }>(qb: Q, filter: UserFilter): Q {
-  if (filter.email?.trim()) qb.andWhere('u.email ilike ?', [containing(filter.email)]);
-  if (filter.name?.trim()) qb.andWhere(`(u.first_name || ' ' || coalesce(u.last_name, '')) ilike ?`, [containing(filter.name)]);
-  if (filter.status) qb.andWhere(STATUS_SQL[filter.status]);
-  return qb;
+function usersMatching(filter: UserFilter): KeysetList<User> {
+  return {
+    entity: User,
+    kind: 'user',
+    where: {},
+    filters: (param) => [
+      ...(filter.email?.trim() ? [`email ilike ${param(containing(filter.email))}`] : []),
+      ...(filter.name?.trim() ? [`(first_name || ' ' || coalesce(last_name, '')) ilike ${param(containing(filter.name))}`] : []),
+      ...(filter.status ? [STATUS_SQL[filter.status]] : []),
+    ],
+  };
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { User } from '../accounts/user.entity';
 import { badRequest, DomainError, notFound } from '../core/errors';
 import { isId } from '../core/ids';
-import { keysetPage, type Page, type PageRequest } from '../core/keyset';
+import { keysetCount, keysetPage, type KeysetList, type Page, type PageRequest } from '../core/keyset';
 import type { CreditsService } from '../credits/credits.service';
 import { AnalysisProviderError, HostileFileError, SandboxTimeoutError, type AnalysisProvider, type UploadedFile } from './analysis';
 import type { AnalysisQueue } from './analysis-queue';
@@ -110,13 +110,11 @@ export class TasksService {
 
   /** A page of the user's tasks, newest first (see keysetPage: cursors both ways, or an offset for REST). */
   page(em: EntityManager, userId: string, request: PageRequest & { status?: TaskStatus | null }): Promise<Page<Task>> {
-    const qb = em.createQueryBuilder(Task, 't').select('*').where({ user: userId });
-    if (request.status) qb.andWhere({ status: request.status });
-    return keysetPage(qb, 't', 'task', request);
+    return keysetPage(em, tasksOf(userId, request.status), request);
   }
 
   count(em: EntityManager, userId: string, status?: TaskStatus | null): Promise<number> {
-    return em.count(Task, { user: userId, ...(status ? { status } : {}) });
+    return keysetCount(em, tasksOf(userId, status));
   }
 
   /** One of the user's tasks, or null (someone else's id is not found either). */
@@ -210,6 +208,9 @@ export class TasksService {
 }
 
 /** What the user reads on a failed task: our own refusals verbatim; nothing from the model server or internals. */
+/** A user's tasks, optionally in one status. */
+const tasksOf = (userId: string, status?: TaskStatus | null): KeysetList<Task> => ({ entity: Task, kind: 'task', where: { user_id: userId, status } });
+
 function readable(error: unknown): string {
   if (error instanceof DomainError) return error.message;
   if (error instanceof AnalysisProviderError) return 'The analysis model did not give a usable answer; the credits were refunded.';

@@ -7,6 +7,7 @@ import type { SecurityLog } from '../security-log/security-log.service';
 import type { SecurityNotices } from '../security-log/security-notices';
 import { rawQuery } from '../database/shared-pool';
 import { ApiKey } from './api-key.entity';
+import { plainRowReader } from '../database/plain-rows';
 
 export interface ApiKeyView { id: string; token: string; createdAt: Date; updatedAt: Date }
 
@@ -43,7 +44,7 @@ export class ApiKeysService {
   async authenticate(em: EntityManager, userId: string, apiKeyId: string): Promise<User | null> {
     // On every API-key request: one indexed join, hand-written like AccountsService.authenticateSession.
     const { rows: [row] } = await rawQuery(em, 'select u.* from api_keys k join users u on u.id = k.user_id where k.id = $1 and k.user_id = $2 and u.deactivated_at is null', [apiKeyId, userId]);
-    return row ? em.map(User, row) : null;
+    return row ? plainRowReader(em, User).read(row) : null;
   }
 
   private async replace(em: EntityManager, userId: string, why?: { reason: SecurityEventDetail['reason']; origin?: RequestOrigin }): Promise<ApiKey> {

@@ -3,7 +3,7 @@ import { User } from '../accounts/user.entity';
 import type { RateTier } from '../core/config';
 import { badRequest, DomainError, notFound } from '../core/errors';
 import { isId } from '../core/ids';
-import { keysetPage, type Page, type PageRequest } from '../core/keyset';
+import { keysetCount, keysetPage, type KeysetList, type Page, type PageRequest } from '../core/keyset';
 import { SecurityLog } from '../security-log/security-log.service';
 import { creditsToCents } from './rates';
 import { Transaction, type TransactionKind, type TransactionType } from './transaction.entity';
@@ -172,13 +172,11 @@ export class CreditsService {
 
   /** A page of the user's ledger, newest first (see keysetPage: cursors both ways, or an offset for REST). */
   page(em: EntityManager, userId: string, request: PageRequest & { type?: TransactionType | null }): Promise<Page<Transaction>> {
-    const qb = em.createQueryBuilder(Transaction, 't').select('*').where({ user: userId });
-    if (request.type) qb.andWhere({ type: request.type });
-    return keysetPage(qb, 't', 'transaction', request);
+    return keysetPage(em, ledger(userId, request.type), request);
   }
 
   count(em: EntityManager, userId: string, type?: TransactionType | null): Promise<number> {
-    return em.count(Transaction, { user: userId, ...(type ? { type } : {}) });
+    return keysetCount(em, ledger(userId, type));
   }
 
   /** One of the user's rows, or null (someone else's id is not found either). */
@@ -186,6 +184,9 @@ export class CreditsService {
     return isId('transaction', transactionId) ? em.findOne(Transaction, { id: transactionId, user: userId }) : null;
   }
 }
+
+/** A user's ledger rows, optionally of one type. */
+const ledger = (userId: string, type?: TransactionType | null): KeysetList<Transaction> => ({ entity: Transaction, kind: 'transaction', where: { user_id: userId, type } });
 
 function positiveWhole(credits: number): void {
   if (!Number.isInteger(credits) || credits <= 0) throw badRequest('credits must be a positive whole number.');

@@ -7,7 +7,8 @@ import { RequestLoaders } from './loaders';
 
 /** What every resolver and permission rule sees; built once per request by `createContext`. */
 export interface Context {
-  em: EntityManager;
+  /** This request's unit of work, forked on first use (see createContext). */
+  readonly em: EntityManager;
   caller: Caller;
   ip: string;
   /** IP and user agent, recorded on new sessions and security log entries. */
@@ -25,11 +26,32 @@ export interface Context {
 }
 
 /**
- * Shared by the GraphQL endpoint and the REST shim: a fresh EntityManager (identity map per request) and
- * the caller read from the Authorization header. The adapters spend the request's cost (spendBudget).
+ * Shared by the GraphQL endpoint and the REST shim: the caller read from the Authorization header and a
+ * fresh EntityManager (identity map per request). The adapters spend the request's cost (spendBudget).
+ *
+ * The EntityManager is forked on first use: reads answered from the caller's own row (viewer, user, the
+ * REST user read) and plain-row pages need none, and forking plus adopting the caller cost more than the
+ * rest of such a request. On first use the caller's user (read unmanaged) is merged into it, so services
+ * that change the caller and flush see a managed entity, the same object the resolvers hold.
  */
 export async function createContext(services: Services, authorization: string | undefined, ip: string, userAgent?: string): Promise<Context> {
-  const em = services.orm.em.fork() as EntityManager;
-  const caller = await services.callers.resolve(em, authorization);
-  return { em, caller, ip, origin: requestOrigin(ip, userAgent), services, loaders: new RequestLoaders(em, callerUser(caller)?.id ?? null), idempotency: { replayed: false } };
+  const root = services.orm.em as EntityManager;
+  const caller = await services.callers.resolve(root, authorization);
+  const user = callerUser(caller);
+  let em: EntityManager | undefined;
+  return {
+    get em(): EntityManager {
+      if (!em) {
+        em = root.fork();
+        if (user) em.merge(user);
+      }
+      return em;
+    },
+    caller,
+    ip,
+    origin: requestOrigin(ip, userAgent),
+    services,
+    loaders: new RequestLoaders(root, user?.id ?? null),
+    idempotency: { replayed: false },
+  };
 }

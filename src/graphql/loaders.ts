@@ -2,6 +2,8 @@ import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Task } from '../agent/task.entity';
 import { Transaction } from '../credits/transaction.entity';
+import { plainRowReader } from '../database/plain-rows';
+import { rawQuery } from '../database/shared-pool';
 import { SecurityEvent } from '../security-log/security-event.entity';
 
 /**
@@ -14,6 +16,7 @@ export class RequestLoaders {
   private transactionLoader?: DataLoader<string, Transaction | null>;
   private securityEventLoader?: DataLoader<string, SecurityEvent | null>;
 
+  /** Only runs SQL and reads metadata: any EntityManager (the loads stay out of every identity map). */
   constructor(
     private readonly em: EntityManager,
     private readonly ownerId: string | null,
@@ -37,8 +40,10 @@ export class RequestLoaders {
   private byId<T extends Task | Transaction | SecurityEvent>(entity: new () => T): DataLoader<string, T | null> {
     return new DataLoader(async (ids) => {
       if (!this.ownerId) return ids.map(() => null);
-      const rows = (await this.em.find(entity as never, { id: { $in: [...ids] }, user: this.ownerId } as never)) as T[];
-      const byId = new Map(rows.map((row) => [row.id, row]));
+      // Read-only like a page: one hand-written query into unmanaged objects (src/database/plain-rows.ts).
+      const reader = plainRowReader(this.em, entity);
+      const { rows } = await rawQuery(this.em, `select ${reader.columns} from "${reader.table}" where "id" = any($1) and "user_id" = $2`, [[...ids], this.ownerId]);
+      const byId = new Map(rows.map((row) => [row.id as string, reader.read(row)]));
       return ids.map((id) => byId.get(id) ?? null);
     });
   }

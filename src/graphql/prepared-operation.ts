@@ -35,7 +35,9 @@ export function prepareOperation(schema: GraphQLSchema, source: string, label: s
     readOnly: operation === 'query',
     cost: (variables) => analyzeOperation(schema, document, undefined, variables).cost,
     async run(contextValue, variableValues) {
-      const result = await inSpan('graphql.execute', { 'graphql.operation.name': label }, () => runCompiled({ ...contextValue, throwUserErrors: true }, withoutUndefined(variableValues) as Record<string, unknown>));
+      // Derived, not copied: a copy would read (and so fork) the context's lazy EntityManager.
+      const context: Context = Object.assign(Object.create(contextValue) as Context, { throwUserErrors: true });
+      const result = await inSpan('graphql.execute', { 'graphql.operation.name': label }, () => runCompiled(context, withoutUndefined(variableValues) as Record<string, unknown>));
       if (result.errors?.length) throw asDomainError(result.errors[0], contextValue);
       const data = result.data as Record<string, unknown>;
       return rootField ? data[rootField] : data;

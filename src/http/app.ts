@@ -2,7 +2,6 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import multipart from '@fastify/multipart';
-import helmet from '@fastify/helmet';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { GraphQLError } from 'graphql';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -39,6 +38,7 @@ import { sendError } from './envelope';
 import { registerGraphiQL } from './graphiql';
 import { registerOpenApi } from './openapi';
 import { registerRestOperations, type RestOperation } from './rest-operation';
+import { registerSecurityHeaders } from './security-headers';
 import { serverOptions } from './server-options';
 import { registerProbes } from '../observability/lifecycle';
 import { registerMetricsRoute, registerRequestMetrics } from '../observability/metrics';
@@ -72,7 +72,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     // Types are checked as sent: "yes" is not a boolean here. Unknown fields stay, so they can be refused.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
-  await http.register(helmet, { contentSecurityPolicy: false });
+  registerSecurityHeaders(http, { contentSecurityPolicy: false });
   // Before any route: the document is generated from the routes' schemas as they are added.
   await registerOpenApi(http, REST_PREFIX, services.system.version);
   registerRequestContext(http);

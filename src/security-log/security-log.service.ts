@@ -1,6 +1,6 @@
 import { ref, type EntityManager } from '@mikro-orm/postgresql';
 import { User } from '../accounts/user.entity';
-import { keysetPage, type Page, type PageRequest } from '../core/keyset';
+import { keysetCount, keysetPage, type KeysetList, type Page, type PageRequest } from '../core/keyset';
 import type { RequestOrigin } from './request-origin';
 import { SecurityEvent, type SecurityEventDetail, type SecurityEventKind } from './security-event.entity';
 
@@ -26,10 +26,13 @@ export class SecurityLog {
 
   /** A page of the user's log, newest first (see keysetPage: cursors both ways, or an offset for REST). */
   page(em: EntityManager, userId: string, request: PageRequest): Promise<Page<SecurityEvent>> {
-    return keysetPage(em.createQueryBuilder(SecurityEvent, 'e').select('*').where({ user: userId }), 'e', 'security_event', request);
+    return keysetPage(em, logOf(userId), request);
   }
 
   count(em: EntityManager, userId: string): Promise<number> {
-    return em.count(SecurityEvent, { user: userId });
+    return keysetCount(em, logOf(userId));
   }
 }
+
+/** A user's security log. */
+const logOf = (userId: string): KeysetList<SecurityEvent> => ({ entity: SecurityEvent, kind: 'security_event', where: { user_id: userId } });

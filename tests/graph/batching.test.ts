@@ -55,6 +55,11 @@ for (const db of testDatabases()) {
       assert.equal(large.count, small.count, `statements: ${small.count} for the small page, ${large.count} for the large one:\n${t.queries.join('\n')}`);
       // The caller, two pages, the count, and one batched read each for tasks and transactions.
       assert.ok(large.count <= 6, `${large.count} statements`);
+      // Hand-written reads are recorded too, so the counts above cannot pass by missing them: the transactions
+      // page, its count and the batched transactions; the tasks page and the batched tasks.
+      const reads = (table: string) => t.queries.filter((query) => query.includes(`from "${table}"`)).length;
+      assert.equal(reads('transactions'), 3, t.queries.join('\n'));
+      assert.equal(reads('tasks'), 2, t.queries.join('\n'));
     });
   });
 }

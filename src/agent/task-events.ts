@@ -2,106 +2,116 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Services } from '../app/services';
-import { DomainError } from '../core/errors';
+import { callerUser } from '../auth/caller';
 import { spendBudget } from '../graphql/budget';
 import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
+import { ChangeSignal } from '../events/latest-state';
+import { StreamSlots } from '../events/stream-slots';
 import { presentFoundTask } from './agent.rest';
 
-const POLL_MS = 500;
-/** Credentials are read again this often, so logout or a key reset also ends an open stream. */
-const REAUTHENTICATE_EVERY_POLLS = 10;
 const MAX_STREAM_MS = 15 * 60_000;
 const HEARTBEAT_MS = 15_000;
-const STREAM_RETRY_AFTER_SECONDS = 5;
+
+export interface TaskEventStreams {
+  /** Ends every open stream (shutdown). */
+  close(): void;
+}
 
 /**
  * Live task progress as Server-Sent Events: `GET /users/{user_id}/tasks/{task_id}/events` sends the task
- * (REST shape) each time its status changes and closes once it is completed or failed. It reads through the
- * same `task` query, rules included, and polls the database, so any instance can serve any stream.
+ * (REST shape) each time its status changes and closes once it is completed or failed. It waits for the
+ * change events the database announces (src/events; any process's change, so any instance can serve any
+ * stream), re-reads through the same `task` query, rules included, and re-checks the credentials whenever
+ * the database says the caller's sessions or key changed: logout or a key reset ends the stream.
  */
-export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, services: Services): void {
+export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, services: Services): TaskEventStreams {
   const task = prepareOperation(schema, 'query ($userId: ID!, $id: ID!) { user(id: $userId) { task(id: $id) { id userId status report { raw } error cost createdAt updatedAt } } }', 'SSE task events');
   const { sseMaxStreamsPerUser, sseMaxStreams, connectionTimeoutMs } = services.config;
-  const slots = new StreamSlots(sseMaxStreamsPerUser, sseMaxStreams);
+  const slots = new StreamSlots(sseMaxStreamsPerUser, sseMaxStreams, {
+    perUser: (open) => `You already have ${open} task streams open; close one first.`,
+    total: 'Too many task streams are open right now; poll the task instead, or retry shortly.',
+  });
   // A comment line now and then keeps an unchanged task's stream from looking idle (CONNECTION_TIMEOUT_MS, proxies).
-  const heartbeatPolls = Math.max(1, Math.floor(Math.min(HEARTBEAT_MS, connectionTimeoutMs > 0 ? connectionTimeoutMs / 2 : HEARTBEAT_MS) / POLL_MS));
+  const heartbeatMs = Math.min(HEARTBEAT_MS, connectionTimeoutMs > 0 ? connectionTimeoutMs / 2 : HEARTBEAT_MS);
+  const open = new Set<ChangeSignal>();
 
   api.get<{ Params: { user_id: string; task_id: string } }>('/users/:user_id/tasks/:task_id/events', async (request, reply) => {
     let context = await createContext(services, request.headers.authorization, request.ip);
     const variables = { userId: request.params.user_id, id: request.params.task_id };
-    // Opening a stream costs one read of the task; the polls that follow are the server's own.
+    // Opening a stream costs one read of the task; the reads that follow are the server's own.
     await spendBudget(context, task.cost(variables));
     const read = async () => {
       (context.em as EntityManager).clear();
       return presentFoundTask((await task.run(context, variables)) as Parameters<typeof presentFoundTask>[0]) as { status: string; updated_at: string };
     };
-    let current = await read(); // Refusals (401/403/404) are answered as JSON before the stream opens.
-    // Counted against the user whose tasks are watched (the read above proved the caller may watch them).
-    const release = slots.take(request.params.user_id); // over a cap: 429, before the stream opens
+    // Listening starts before the first read, so a change in between is not missed.
+    const changed = new ChangeSignal();
+    let credentialsChanged = false;
+    const stopListening = [
+      services.events.on('task', (event) => event.taskId === variables.id && changed.notify(), variables.userId),
+      services.events.on('resync', () => {
+        credentialsChanged = true;
+        changed.notify();
+      }),
+      services.events.on('caller', () => {
+        credentialsChanged = true;
+        changed.notify();
+      }, callerUser(context.caller)?.id),
+    ];
+    let release: () => void = () => undefined;
+    const done = () => {
+      changed.close();
+      open.delete(changed);
+      stopListening.forEach((stop) => stop());
+      release();
+    };
+    let current: Awaited<ReturnType<typeof read>>;
+    try {
+      current = await read(); // Refusals (401/403/404) are answered as JSON before the stream opens.
+      // Counted against the user whose tasks are watched (the read above proved the caller may watch them).
+      release = slots.take(request.params.user_id); // over a cap: 429, before the stream opens
+    } catch (error) {
+      done();
+      throw error;
+    }
+    open.add(changed);
 
     reply.hijack();
-    let closed = false;
-    const onClose = () => {
-      closed = true;
-      release(); // the client went away: its slot is free at once, not at the next poll
-    };
-    reply.raw.on('close', onClose);
-    if (request.raw.socket.destroyed) onClose(); // it went away while the task was being read
+    // The client went away: its slot is free at once, and the wait below ends.
+    reply.raw.on('close', done);
+    if (request.raw.socket.destroyed) done(); // it went away while the task was being read
     try {
       reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
       const send = (event: string, data: unknown) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       send('task', current);
       const deadline = Date.now() + MAX_STREAM_MS;
-      for (let poll = 1; !closed && current.status !== 'completed' && current.status !== 'failed' && Date.now() < deadline; poll++) {
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-        if (poll % REAUTHENTICATE_EVERY_POLLS === 0) {
+      while (!changed.isClosed && current.status !== 'completed' && current.status !== 'failed' && Date.now() < deadline) {
+        if (!(await changed.wait(Math.min(heartbeatMs, deadline - Date.now())))) {
+          if (!changed.isClosed) reply.raw.write(': keep-alive\n\n');
+          continue;
+        }
+        if (credentialsChanged) {
+          credentialsChanged = false;
           const renewed = await createContext(services, request.headers.authorization, request.ip).catch(() => null);
-          if (!renewed) break;
+          if (!renewed || !callerUser(renewed.caller)) break;
           context = renewed;
         }
         // A refused read (the session ended, the key was reset) ends the stream.
         const next = await read().catch(() => null);
         if (!next) break;
         if (next.status !== current.status || next.updated_at !== current.updated_at) send('task', next);
-        else if (poll % heartbeatPolls === 0 && !closed) reply.raw.write(': keep-alive\n\n');
         current = next;
       }
     } finally {
-      release();
+      done();
       reply.raw.end();
     }
   });
-}
 
-/**
- * Open streams per user and in this instance: each holds a connection and polls the database, so both are
- * bounded. take() answers a release function that frees the slot once, however often it is called.
- */
-class StreamSlots {
-  private readonly perUser = new Map<string, number>();
-  private total = 0;
-
-  constructor(private readonly maxPerUser: number, private readonly maxTotal: number) {}
-
-  take(userId: string): () => void {
-    const open = this.perUser.get(userId) ?? 0;
-    if (open >= this.maxPerUser) throw tooManyStreams(`You already have ${open} task streams open; close one first.`);
-    if (this.total >= this.maxTotal) throw tooManyStreams('Too many task streams are open right now; poll the task instead, or retry shortly.');
-    this.perUser.set(userId, open + 1);
-    this.total++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.total--;
-      const left = (this.perUser.get(userId) ?? 1) - 1;
-      if (left > 0) this.perUser.set(userId, left);
-      else this.perUser.delete(userId);
-    };
-  }
-}
-
-function tooManyStreams(message: string): DomainError {
-  return new DomainError('RATE_LIMITED', message, { retry_after_seconds: STREAM_RETRY_AFTER_SECONDS });
+  return {
+    close() {
+      for (const signal of open) signal.close();
+    },
+  };
 }

@@ -63,6 +63,9 @@ export interface Config {
   /** Open SSE task streams per user and per instance; one more is a 429. */
   sseMaxStreamsPerUser: number;
   sseMaxStreams: number;
+  /** Open GraphQL subscriptions (over WebSocket) per user and per instance; one more is RATE_LIMITED. */
+  subscriptionsMaxPerUser: number;
+  subscriptionsMax: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** Any server speaking OpenAI's chat-completions protocol; unset: the built-in local analyzer. */
   agentOpenAiBaseUrl?: string;
@@ -216,6 +219,8 @@ export function loadConfig(env: Env = process.env): Config {
     ...serverTimeouts(env),
     sseMaxStreamsPerUser: int(env, 'SSE_MAX_STREAMS_PER_USER', 5),
     sseMaxStreams: int(env, 'SSE_MAX_STREAMS', 1000),
+    subscriptionsMaxPerUser: int(env, 'SUBSCRIPTIONS_MAX_PER_USER', 20),
+    subscriptionsMax: int(env, 'SUBSCRIPTIONS_MAX', 10_000),
     argon2: {
       memoryCost: int(env, 'ARGON2_MEMORY_KIB', 19456),
       timeCost: int(env, 'ARGON2_TIME_COST', 2),

@@ -4,14 +4,14 @@ import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations
 import multipart from '@fastify/multipart';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ValidationRule } from 'graphql';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { accountsRest } from '../accounts/accounts.rest';
 import { sessionsRest } from '../accounts/sessions.rest';
 import { agentRest } from '../agent/agent.rest';
 import { startAnalysisWorker } from '../agent/analysis-worker';
-import { registerTaskEvents } from '../agent/task-events';
+import { registerTaskEvents, type TaskEventStreams } from '../agent/task-events';
 import { registerUploadRoute } from '../agent/uploads.rest';
 import { MAX_FILES } from '../agent/tasks.service';
 import { apiKeysRest } from '../api-keys/api-keys.rest';
@@ -25,6 +25,7 @@ import { createContext, type Context } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/errors';
 import { operationLimits } from '../graphql/limits';
 import { buildExecutableSchema } from '../graphql/schema';
+import { registerSubscriptions } from '../graphql/subscription-server';
 import { accountsMcp } from '../accounts/accounts.mcp';
 import { agentMcp } from '../agent/agent.mcp';
 import { creditsMcp } from '../credits/credits.mcp';
@@ -42,7 +43,12 @@ export const REST_PREFIX = '/api/v1';
 const restOperations: RestOperation[] = [...systemRest, ...accountsRest, ...apiKeysRest, ...creditsRest, ...agentRest, ...sessionsRest, ...securityLogRest];
 const mcpTools: McpTool[] = [...systemMcp, ...accountsMcp, ...creditsMcp, ...agentMcp];
 
-export interface App { http: FastifyInstance; services: Services }
+export interface App {
+  http: FastifyInstance;
+  services: Services;
+  /** Ends every live connection (subscription sockets, SSE task streams); also runs when `http` closes. */
+  closeLiveConnections(): Promise<void>;
+}
 
 /** Builds the HTTP service: GraphQL at /graphql, the REST shim at /api/v1, MCP at /mcp, GraphiQL at /graphiql. */
 export async function buildApp(config: Config, orm: MikroORM, log: Logger): Promise<App> {
@@ -107,13 +113,19 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     }),
   });
   if (config.graphqlLimits.graphiql) registerGraphiQL(http);
+  const subscriptions = registerSubscriptions(http, schema, services, {
+    parseOptions: limits.server.parseOptions ?? {},
+    validationRules: limits.server.validationRules as ValidationRule[],
+    formatError: formatGraphQLError(log, { suggestions: config.graphqlLimits.suggestions }),
+  });
+  let taskEvents: TaskEventStreams | undefined;
 
   await http.register(
     async (api) => {
       // Analysis uploads; parts beyond these limits are refused with a 400 by the analysis route.
       await api.register(multipart, { limits: { files: MAX_FILES, fileSize: config.agentMaxFileBytes, fields: 20, fieldSize: 100_000, parts: MAX_FILES + 20 } });
       registerRestOperations(api, schema, services, restOperations);
-      registerTaskEvents(api, schema, services);
+      taskEvents = registerTaskEvents(api, schema, services);
       registerUploadRoute(api, schema, services);
     },
     { prefix: REST_PREFIX },
@@ -126,11 +138,17 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
 
   registerMcpEndpoint(http, schema, services, mcpTools);
 
+  const closeLiveConnections = async () => {
+    taskEvents?.close();
+    await subscriptions.close();
+  };
+  // Before the server waits for its connections to end: these would otherwise stay open.
+  http.addHook('preClose', closeLiveConnections);
   http.addHook('onClose', async () => {
     stopWorker?.();
     await services.close();
   });
-  return { http, services };
+  return { http, services, closeLiveConnections };
 }
 
 function routePattern(url: string): RegExp {

@@ -26,7 +26,7 @@ export const SCHEMA_FILE = join(__dirname, '..', '..', '..', 'schema', 'schema.g
  * type-graphql wants a PubSub once there are subscriptions, but ours have their own subscribe functions over
  * the change events the database announces (src/events): nothing is published from code.
  */
-const noPubSub: PubSub = {
+export const noPubSub: PubSub = {
   publish() {
     throw new Error('Nothing is published from code: change events come from database triggers (src/events).');
   },

@@ -152,6 +152,19 @@ for (const db of testDatabases()) {
       assert.deepEqual(byKey.closes.map((close) => close.code), [4403]);
     });
 
+    test('a user token that expires while its socket is open closes the socket with 4403', async () => {
+      const user = await t.activeUser();
+      const { tokens } = t.app.services;
+      const claims = tokens.read(user.token.slice('Bearer '.length)) as { sub: string; sid: string };
+      // The same live session, in a token that expires in two seconds.
+      const short = tokens.signUserToken(claims.sub, claims.sid, new Date(Date.now() + 2_000), new Date());
+      const connection = connect(`Bearer ${short}`);
+      const watch = connection.watch(BALANCE);
+      await watch.until((w) => w.results.length === 1, 'the subscription opens');
+      await watch.until((w) => w.ended, 'the socket closes at the expiry', 6_000);
+      assert.deepEqual(connection.closes.map((close) => close.code), [4403]);
+    });
+
     test(`open subscriptions are capped per user (${PER_USER}): one more is RATE_LIMITED; completing one frees its slot`, async () => {
       const user = await t.activeUser();
       const connection = connect(user.token);

@@ -48,16 +48,16 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
     // Listening starts before the first read, so a change in between is not missed.
     const changed = new ChangeSignal();
     let credentialsChanged = false;
+    const recheck = () => {
+      credentialsChanged = true;
+      changed.notify();
+    };
+    const caller = callerUser(context.caller);
     const stopListening = [
       services.events.on('task', (event) => event.taskId === variables.id && changed.notify(), variables.userId),
-      services.events.on('resync', () => {
-        credentialsChanged = true;
-        changed.notify();
-      }),
-      services.events.on('caller', () => {
-        credentialsChanged = true;
-        changed.notify();
-      }, callerUser(context.caller)?.id),
+      services.events.on('resync', recheck),
+      // Without a user the read below refuses the stream anyway.
+      ...(caller ? [services.events.on('caller', recheck, caller.id)] : []),
     ];
     let release: () => void = () => undefined;
     const done = () => {

@@ -18,6 +18,7 @@ export const SUBSCRIPTIONS_PATH = '/graphql';
 const MAX_MESSAGE_BYTES = 64 * 1024;
 /** Not one of graphql-ws's codes: the 4xxx twin of HTTP 429, as 4401 and 4403 are of 401 and 403. */
 export const TOO_MANY_REQUESTS = 4429;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long closing waits for clients to answer the close before their sockets are cut. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -95,6 +96,8 @@ export function registerSubscriptions(
         }, (error) => log.warn({ err: error }, 'subscriptions: re-checking a socket’s credentials failed'));
         const stopCaller = services.events.on('caller', recheck, user.id);
         const stopResync = services.events.on('resync', recheck);
+        // A user token also ends at its expiry, which no event announces.
+        const expiry = expiryTimer(services.tokens.expiresAtMs(authorization.trim().split(/\s+/).slice(1).join(' ')), recheck);
         const connection: Connection = {
           authorization,
           ip,
@@ -103,6 +106,7 @@ export function registerSubscriptions(
           stopWatching: () => {
             stopCaller();
             stopResync();
+            expiry.stop();
           },
         };
         if (socket.readyState !== socket.OPEN) {
@@ -176,6 +180,19 @@ export function registerSubscriptions(
       for (const ws of open) if (ws.readyState !== ws.CLOSED) ws.terminate();
     },
   };
+}
+
+/** Calls `expired` once the time has come (timers are capped at ~24 days: past that it waits again). */
+function expiryTimer(expiresAtMs: number | null, expired: () => void): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    if (expiresAtMs === null || !Number.isFinite(expiresAtMs)) return;
+    const wait = expiresAtMs - Date.now();
+    timer = setTimeout(() => (wait > MAX_TIMER_MS ? arm() : expired()), Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+    timer.unref();
+  };
+  arm();
+  return { stop: () => clearTimeout(timer) };
 }
 
 function withCode(error: GraphQLError, code: string): GraphQLError {

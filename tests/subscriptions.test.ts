@@ -190,7 +190,7 @@ for (const db of testDatabases()) {
       assert.equal(reopened.results[0]?.data?.balanceChanged?.id, user.id, 'the completed subscription gave its slot back');
     });
 
-    test('the HTTP limits apply: a query over the socket, a document too deep and a syntax error are refused', async () => {
+    test('the HTTP limits apply: a query over the socket, a document too deep and a syntax error are refused; a subscription over HTTP is a 400', async () => {
       const user = await t.activeUser();
       const connection = connect(user.token);
       const cases: [string, string][] = [
@@ -198,6 +198,10 @@ for (const db of testDatabases()) {
         [`subscription { balanceChanged { ${'tasks { edges { node { charge { task { '.repeat(2)}id } } } } } } } } } } } }`, 'QUERY_TOO_DEEP'],
         ['subscription { balanceChanged { id }', 'GRAPHQL_PARSE_FAILED'],
       ];
+      const overHttp = await t.gql(BALANCE, {}, user.token);
+      assert.equal(overHttp.status, 400);
+      assert.equal(overHttp.body.errors?.[0].extensions.code, 'BAD_REQUEST');
+      assert.match(overHttp.body.errors![0].message, /WebSocket/);
       for (const [query, code] of cases) {
         const watch = connection.watch(query);
         await watch.until((w) => w.ended, `the refusal of ${query}`);

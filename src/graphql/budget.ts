@@ -58,8 +58,9 @@ export function budgetPlugin(limits: GraphQLLimitsConfig): ApolloServerPlugin<Co
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ contextValue, document, request, schema, response }) {
+        async didResolveOperation({ contextValue, document, request, schema, response, operation }) {
           try {
+            if (operation?.operation === 'subscription') throw new DomainError('BAD_REQUEST', 'Subscriptions run over a WebSocket on /graphql (the graphql-ws protocol), not over HTTP.');
             const budget = await admitOperation(contextValue, limits, schema, document, request.operationName, request.variables);
             if (budget) for (const [name, value] of rateLimitHeaders(budget)) response.http.headers.set(name, value);
           } catch (error) {

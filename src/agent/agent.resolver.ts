@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, UseMiddleware } from 'type-graphql';
 import { User } from '../accounts/user.entity';
 import { callerUser } from '../auth/caller';
 import { badRequest } from '../core/errors';
@@ -10,6 +10,7 @@ import { Idempotent } from '../idempotency/idempotency.middleware';
 import { AttachmentCategoryType, StartAnalysisInput, StartAnalysisPayload, TaskConnection, TasksArgs } from './agent.types';
 import { AnalysisReport, toReport } from './report.types';
 import { SUPPORTED_ATTACHMENTS } from './supported-attachments';
+import { followTask } from './task-progress';
 import { Task } from './task.entity';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -30,6 +31,15 @@ export class AgentResolver {
       return { fileName: file.name, bytes: new Uint8Array(Buffer.from(file.contentBase64, 'base64')) };
     });
     return { task: await ctx.services.tasks.start(ctx.em, callerUser(ctx.caller)!, { prompt: input.prompt, files, uploadIds: input.uploadIds }), userErrors: [] };
+  }
+
+  @Subscription(() => Task, {
+    description: 'One of your tasks as it progresses: its current state at once, then each change (QUEUED → RUNNING → COMPLETED with the report, or FAILED); completes after the final state. Someone else\'s task id is NOT_FOUND.',
+    subscribe: ({ args, context }: { args: { id: string }; context: Context }) =>
+      followTask(context.services.events, context.services.tasks, context.em, callerUser(context.caller)!.id, args.id),
+  })
+  taskUpdated(@Root() task: Task, @Arg('id', () => ID) _id: string): Task {
+    return task;
   }
 }
 

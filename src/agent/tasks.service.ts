@@ -15,7 +15,7 @@ import type { UploadsService } from './uploads.service';
 
 export const MAX_FILES = 5;
 const MAX_PROMPT_CHARS = 20_000;
-const FINAL: TaskStatus[] = ['completed', 'failed'];
+export const FINAL: TaskStatus[] = ['completed', 'failed'];
 const HOUR_MS = 3_600_000;
 /** A task folder with no task row is a request that never committed (or is committing right now): kept this long at least. */
 const ORPHAN_GRACE_MS = HOUR_MS;

@@ -55,6 +55,11 @@ export class TokenService {
     return verified.claims;
   }
 
+  /** When a valid token expires (ms since the epoch; Infinity for API keys); null when it is not valid. */
+  expiresAtMs(token: string): number | null {
+    return this.read(token) ? (this.verified.get(token)?.expiresAtMs ?? null) : null;
+  }
+
   private verify(token: string): { claims: UserTokenClaims | ApiKeyTokenClaims; expiresAtMs: number } | null {
     const prefix = token.startsWith(USER_TOKEN_PREFIX) ? 'user' : token.startsWith(API_KEY_TOKEN_PREFIX) ? 'api_key' : null;
     if (!prefix) return null;

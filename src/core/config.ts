@@ -67,6 +67,9 @@ export interface Config {
   /** Open legacy MCP SSE sessions per API key, and in all (each holds a connection and a server in this process). */
   mcpSseMaxSessionsPerCaller: number;
   mcpSseMaxSessions: number;
+  /** Open GraphQL subscriptions (over WebSocket) per user and per instance; one more is RATE_LIMITED. */
+  subscriptionsMaxPerUser: number;
+  subscriptionsMax: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** Any server speaking OpenAI's chat-completions protocol; unset: the built-in local analyzer. */
   agentOpenAiBaseUrl?: string;
@@ -241,6 +244,8 @@ export function loadConfig(env: Env = process.env): Config {
     sseMaxStreams: int(env, 'SSE_MAX_STREAMS', 1000),
     mcpSseMaxSessionsPerCaller: int(env, 'MCP_SSE_MAX_SESSIONS_PER_CALLER', 5),
     mcpSseMaxSessions: int(env, 'MCP_SSE_MAX_SESSIONS', 200),
+    subscriptionsMaxPerUser: int(env, 'SUBSCRIPTIONS_MAX_PER_USER', 20),
+    subscriptionsMax: int(env, 'SUBSCRIPTIONS_MAX', 10_000),
     argon2: {
       memoryCost: int(env, 'ARGON2_MEMORY_KIB', 19456),
       timeCost: int(env, 'ARGON2_TIME_COST', 2),

@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, UseMiddleware } from 'type-graphql';
 import { User } from '../accounts/user.entity';
 import { Task } from '../agent/task.entity';
 import { callerUser } from '../auth/caller';
@@ -19,6 +19,7 @@ import {
   TransactionConnection,
   TransactionsArgs,
 } from './credits.types';
+import { followBalance } from './balance-changes';
 import { Transaction } from './transaction.entity';
 
 const usd = (ctx: Context) => ctx.services.config.stripe.currency;
@@ -52,6 +53,14 @@ export class CreditsResolver {
   @UseMiddleware(ReturnsUserErrors, Idempotent)
   async adjustCredits(@Arg('input') input: AdjustCreditsInput, @Ctx() ctx: Context): Promise<AdjustCreditsPayload> {
     return { transaction: await ctx.services.credits.adjust(ctx.em, input.userId, input.amount, input.reason), userErrors: [] };
+  }
+
+  @Subscription(() => User, {
+    description: 'You, with your credit balance: at once, then after each balance change (a Checkout payment landing, a charge, a refund, an adjustment).',
+    subscribe: ({ context }: { context: Context }) => followBalance(context.services.events, context.em, callerUser(context.caller)!.id),
+  })
+  balanceChanged(@Root() user: User): User {
+    return user;
   }
 }
 

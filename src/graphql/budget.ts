@@ -1,5 +1,5 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { BudgetExceeded, type Budget } from '../auth/rate-limits';
 import type { Caller } from '../auth/caller';
 import type { GraphQLLimitsConfig } from '../core/config';
@@ -33,6 +33,22 @@ export async function spendBudget(context: Context, cost: number): Promise<Budge
 }
 
 /**
+ * Before an operation of a client's document runs (over HTTP or a subscription socket): keyless callers may
+ * only call the root fields open to them; the cost must be within the limit; then it is spent from the
+ * caller's budget. Refusals are DomainErrors (UNAUTHENTICATED, QUERY_TOO_COMPLEX, RATE_LIMITED).
+ */
+export async function admitOperation(context: Context, limits: GraphQLLimitsConfig, schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | undefined): Promise<Budget | null> {
+  const { cost, rootFields } = analyzeOperation(schema, document, operationName, variables ?? {});
+  const keyless = isKeyless(context.caller);
+  if (keyless && [...rootFields].some((field) => !KEYLESS_ROOT_FIELDS.has(field))) {
+    throw new DomainError('UNAUTHENTICATED', 'Authentication is required: without a user token or an API key only health, version, rateLimit, sign-up and login can be called.');
+  }
+  const maxCost = keyless ? limits.anonymousMaxCost : limits.maxCost;
+  if (maxCost > 0 && cost > maxCost) throw new DomainError('QUERY_TOO_COMPLEX', `The query is too complex: it costs ${cost} points, at most ${maxCost} are allowed${keyless ? ' without credentials' : ''}.`);
+  return spendBudget(context, cost);
+}
+
+/**
  * Per /graphql operation, once it is parsed, validated and its operation known, before anything runs:
  * keyless callers may only call the root fields open to them and spend little; the operation's cost must
  * be within the limit; then the cost is spent from the caller's budget. A document refused earlier (syntax,
@@ -42,16 +58,10 @@ export function budgetPlugin(limits: GraphQLLimitsConfig): ApolloServerPlugin<Co
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ contextValue, document, request, schema, response }) {
+        async didResolveOperation({ contextValue, document, request, schema, response, operation }) {
           try {
-            const { cost, rootFields } = analyzeOperation(schema, document, request.operationName, request.variables ?? {});
-            const keyless = isKeyless(contextValue.caller);
-            if (keyless && [...rootFields].some((field) => !KEYLESS_ROOT_FIELDS.has(field))) {
-              throw new DomainError('UNAUTHENTICATED', 'Authentication is required: without a user token or an API key only health, version, rateLimit, sign-up and login can be called.');
-            }
-            const maxCost = keyless ? limits.anonymousMaxCost : limits.maxCost;
-            if (maxCost > 0 && cost > maxCost) throw new DomainError('QUERY_TOO_COMPLEX', `The query is too complex: it costs ${cost} points, at most ${maxCost} are allowed${keyless ? ' without credentials' : ''}.`);
-            const budget = await spendBudget(contextValue, cost);
+            if (operation?.operation === 'subscription') throw new DomainError('BAD_REQUEST', 'Subscriptions run over a WebSocket on /graphql (the graphql-ws protocol), not over HTTP.');
+            const budget = await admitOperation(contextValue, limits, schema, document, request.operationName, request.variables);
             if (budget) for (const [name, value] of rateLimitHeaders(budget)) response.http.headers.set(name, value);
           } catch (error) {
             throw error instanceof DomainError ? asHttpError(error) : error;

@@ -1,5 +1,5 @@
 import { allow, chain, deny, or, rule, shield } from 'graphql-shield';
-import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
+import type { GraphQLFieldResolver, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { applyMiddleware, type IMiddleware } from 'graphql-middleware';
 import { ArgumentValidationError } from 'type-graphql';
 import { normalizeEmail } from '../accounts/accounts.service';
@@ -164,6 +164,12 @@ export const ruleTree = {
       revokeSession: own,
       revokeSessions: own,
     },
+    // Checked when subscribing, before any event (see applyPermissions), and again on each event.
+    Subscription: {
+      '*': deny,
+      taskUpdated: activeAccount,
+      balanceChanged: activeAccount,
+    },
 };
 
 /**
@@ -191,7 +197,27 @@ export function applyPermissions(schema: GraphQLSchema): GraphQLSchema {
   for (const [type, fields] of Object.entries(GUARDED_FIELDS)) {
     for (const field of Object.keys(generated[type] ?? {})) if (!(field in fields)) delete generated[type][field];
   }
-  return applyMiddleware(schema, generated as unknown as IMiddleware);
+  return guardSubscribe(applyMiddleware(schema, generated as unknown as IMiddleware), generated.Subscription ?? {});
+}
+
+type FieldMiddleware = (resolve: GraphQLFieldResolver<unknown, unknown>, ...args: Parameters<GraphQLFieldResolver<unknown, unknown>>) => unknown;
+
+/**
+ * graphql-middleware wraps a field's `resolve`, and its `subscribe` only when it has no resolve of its own.
+ * type-graphql gives subscription fields both, so their rules would run per event but not when subscribing:
+ * the same rule wraps `subscribe` here, so a refused subscription gets its error before any event is read.
+ */
+function guardSubscribe(schema: GraphQLSchema, rules: Record<string, unknown>): GraphQLSchema {
+  for (const [name, field] of Object.entries(schema.getSubscriptionType()?.getFields() ?? {})) {
+    const subscribe = field.subscribe;
+    // shield hands a logic rule's (chain, or) middleware over as `{ fragments, resolve }`.
+    const generated = rules[name] as FieldMiddleware | { resolve: FieldMiddleware } | undefined;
+    const guard = typeof generated === 'function' ? generated : generated?.resolve;
+    if (!subscribe) continue;
+    if (!guard) throw new Error(`Subscription.${name} has no permission rule`);
+    field.subscribe = (parent, args, context, info) => guard(subscribe, parent, args, context, info);
+  }
+  return schema;
 }
 
 /**

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import type { GraphQLInterfaceType, GraphQLSchema } from 'graphql';
-import { buildSchema } from 'type-graphql';
+import { buildSchema, type PubSub } from 'type-graphql';
 import { AccountsResolver } from '../accounts/accounts.resolver';
 import { AdminResolver } from '../admin/admin.resolver';
 import { AgentResolver, TaskResolver, UserTasksResolver } from '../agent/agent.resolver';
@@ -23,11 +23,25 @@ export const resolvers = [
 /** The checked-in SDL lives here; `npm run schema:emit` rewrites it and a test fails when it is stale. */
 export const SCHEMA_FILE = join(__dirname, '..', '..', '..', 'schema', 'schema.graphql');
 
+/**
+ * type-graphql wants a PubSub once there are subscriptions, but ours have their own subscribe functions over
+ * the change events the database announces (src/events): nothing is published from code.
+ */
+export const noPubSub: PubSub = {
+  publish() {
+    throw new Error('Nothing is published from code: change events come from database triggers (src/events).');
+  },
+  subscribe() {
+    throw new Error('Every subscription has its own subscribe function (src/events/latest-state.ts).');
+  },
+};
+
 /** The executable schema: type-graphql's schema with the permission rules applied (shared by GraphQL and REST). */
 export async function buildExecutableSchema(options: { emitSchemaFile?: boolean } = {}): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers,
     validate: { forbidUnknownValues: false },
+    pubSub: noPubSub,
     emitSchemaFile: options.emitSchemaFile ? { path: SCHEMA_FILE, sortedSchema: true } : false,
   });
   // type-graphql wraps resolveType in an async function; graphql-jit (compiled-execution.ts) needs the name at once.

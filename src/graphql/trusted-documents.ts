@@ -27,14 +27,33 @@ type DocumentLimits = Pick<ApolloServerOptionsWithSchema<Context>, 'parseOptions
  * The id is the SHA-256 of the text, the key Apollo's document store (and so compiled-execution.ts's plans) already
  * uses for a text query: an operation sent by id and the same text share one parsed, validated, compiled document.
  */
-export function trustedDocuments(config: TrustedDocumentsConfig, schema: GraphQLSchema, limits: DocumentLimits = {}): { server: Pick<ApolloServerOptionsWithSchema<Context>, 'persistedQueries'>; preHandler?: preHandlerAsyncHookHandler } {
-  if (config.mode === 'off') return { server: { persistedQueries: false } };
+export function trustedDocuments(config: TrustedDocumentsConfig, schema: GraphQLSchema, limits: DocumentLimits = {}): { server: Pick<ApolloServerOptionsWithSchema<Context>, 'persistedQueries'>; preHandler?: preHandlerAsyncHookHandler; socketDocument: SocketDocument } {
+  if (config.mode === 'off') return { server: { persistedQueries: false }, socketDocument: textOf };
   // The SDK's manifest and, listed beside it, those Apollo Kotlin or Apollo iOS generate for a native app.
   const manifest = new Map(config.manifestPaths.flatMap((path) => [...loadManifest(path, schema, limits)]));
   const registered = config.mode === 'allow' ? new InMemoryLRUCache<string>() : undefined;
   // The ids are SHA-256 hashes of the text: no other cache user can collide with them, so no 'apq:' prefix.
   const cache = PrefixingKeyValueCache.cacheDangerouslyDoesNotNeedPrefixesForIsolation(new ManifestFirstCache(manifest, registered));
-  return { server: { persistedQueries: { cache } }, preHandler: config.mode === 'only' ? onlyManifestOperations(manifest) : undefined };
+  return { server: { persistedQueries: { cache } }, preHandler: config.mode === 'only' ? onlyManifestOperations(manifest) : undefined, socketDocument: manifestDocument(manifest, config.mode === 'only') };
+}
+
+/**
+ * The text of a subscription sent over the WebSocket (graphql-ws `subscribe` payload), under the same mode as
+ * POST /graphql: a manifest id is its text; in `only` anything else is TRUSTED_DOCUMENT_REQUIRED before parsing.
+ */
+export type SocketDocument = (payload: { query?: unknown; extensions?: unknown }) => string;
+
+const textOf: SocketDocument = (payload) => (typeof payload.query === 'string' ? payload.query : '');
+
+function manifestDocument(manifest: ReadonlyMap<string, string>, only: boolean): SocketDocument {
+  return (payload) => {
+    const requested = requestedOperation(payload);
+    const body = requested?.id != null ? manifest.get(requested.id) : undefined;
+    if (body !== undefined) return body;
+    if (!only && textOf(payload)) return textOf(payload); // allow: an unknown id with its text runs the text
+    if (only) throw new DomainError('TRUSTED_DOCUMENT_REQUIRED', 'This server runs only the operations of its trusted-documents manifest: send one by its id (extensions.persistedQuery.sha256Hash).');
+    throw new DomainError('BAD_REQUEST', 'This id is not in the trusted-documents manifest: send the subscription as text.');
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ValidationRule } from 'graphql';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { accountsRest } from '../accounts/accounts.rest';
@@ -11,7 +11,7 @@ import { adminRest } from '../admin/admin.rest';
 import { sessionsRest } from '../accounts/sessions.rest';
 import { agentRest } from '../agent/agent.rest';
 import { startAnalysisWorker } from '../agent/analysis-worker';
-import { registerTaskEvents } from '../agent/task-events';
+import { registerTaskEvents, type TaskEventStreams } from '../agent/task-events';
 import { registerUploadRoute } from '../agent/uploads.rest';
 import { MAX_FILES } from '../agent/tasks.service';
 import { apiKeysRest } from '../api-keys/api-keys.rest';
@@ -26,6 +26,7 @@ import { formatGraphQLError } from '../graphql/errors';
 import { operationLimits } from '../graphql/limits';
 import { buildExecutableSchema } from '../graphql/schema';
 import { trustedDocuments } from '../graphql/trusted-documents';
+import { registerSubscriptions } from '../graphql/subscription-server';
 import { accountsMcp } from '../accounts/accounts.mcp';
 import { agentMcp } from '../agent/agent.mcp';
 import { creditsMcp } from '../credits/credits.mcp';
@@ -60,7 +61,12 @@ const restTags: Record<string, RestOperation[]> = {
 const restOperations = Object.values(restTags).flat();
 const mcpTools: McpTool[] = [...systemMcp, ...accountsMcp, ...creditsMcp, ...agentMcp];
 
-export interface App { http: FastifyInstance; services: Services }
+export interface App {
+  http: FastifyInstance;
+  services: Services;
+  /** Ends every live connection (subscription sockets, SSE task streams); also runs when `http` closes. */
+  closeLiveConnections(): Promise<void>;
+}
 
 /** Builds the HTTP service: GraphQL at /graphql, the REST shim at /api/v1, MCP at /mcp, GraphiQL at /graphiql. */
 export async function buildApp(config: Config, orm: MikroORM, log: Logger): Promise<App> {
@@ -136,13 +142,20 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     }),
   });
   if (config.graphqlLimits.graphiql) registerGraphiQL(http);
+  const subscriptions = registerSubscriptions(http, schema, services, {
+    parseOptions: limits.server.parseOptions ?? {},
+    validationRules: limits.server.validationRules as ValidationRule[],
+    formatError: formatGraphQLError(log, { suggestions: config.graphqlLimits.suggestions }),
+    socketDocument: trusted.socketDocument,
+  });
+  let taskEvents: TaskEventStreams | undefined;
 
   await http.register(
     async (api) => {
       // Analysis uploads; parts beyond these limits are refused with a 400 by the analysis route.
       await api.register(multipart, { limits: { files: MAX_FILES, fileSize: config.agentMaxFileBytes, fields: 20, fieldSize: 100_000, parts: MAX_FILES + 20 } });
       for (const [tag, operations] of Object.entries(restTags)) registerRestOperations(api, schema, services, operations, tag);
-      registerTaskEvents(api, schema, services);
+      taskEvents = registerTaskEvents(api, schema, services);
       registerUploadRoute(api, schema, services);
     },
     { prefix: REST_PREFIX },
@@ -155,11 +168,17 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
 
   registerMcpEndpoint(http, schema, services, mcpTools);
 
+  const closeLiveConnections = async () => {
+    taskEvents?.close();
+    await subscriptions.close();
+  };
+  // Before the server waits for its connections to end: these would otherwise stay open.
+  http.addHook('preClose', closeLiveConnections);
   http.addHook('onClose', async () => {
     stopWorker?.();
     await services.close();
   });
-  return { http, services };
+  return { http, services, closeLiveConnections };
 }
 
 /** Names the request's GraphQL operation for the metrics, once Apollo has resolved it. */

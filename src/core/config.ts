@@ -15,6 +15,8 @@ export interface Config {
   databaseUrl?: string;
   /** Connections the service opens to DATABASE_URL (the ORM and the job queue share them). */
   databasePoolMax: number;
+  /** How long a query waits for a pooled connection (database down, pool exhausted) before the request gets a 503. */
+  databaseAcquireTimeoutMs: number;
   dataDir: string;
   jwtSecret: string;
   publicApiKey: string;
@@ -186,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL ?? (mode === 'test' ? 'silent' : 'info'),
     databaseUrl: env.DATABASE_URL || undefined,
     databasePoolMax: Math.max(1, int(env, 'DATABASE_POOL_MAX', 10)),
+    databaseAcquireTimeoutMs: Math.max(100, int(env, 'DATABASE_ACQUIRE_TIMEOUT_MS', 5000)),
     dataDir,
     jwtSecret,
     publicApiKey: required('PUBLIC_API_KEY', () => 'clara_public_dev_key'),

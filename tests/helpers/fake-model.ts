@@ -20,21 +20,31 @@ export class FakeModel {
           const status = this.behaviour === 'error-401' ? 401 : 500;
           return void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `fake ${status}`, type: 'test' } }));
         }
-        const verdict = {
-          summary: 'The claim is contradicted by the records.',
-          claims: [{ text: 'The bridge opened in 1932.', source: 'prompt', assessment: 'contradicted', confidence: 0.8, reasoning: 'Opened in 1937.', sources: ['https://example.org/bridge'] }],
-          confidence: 0.8,
-          reasoning: 'Records show 1937.',
-          sources: ['https://example.org/bridge'],
-        };
-        res.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({ id: 'chatcmpl-test', object: 'chat.completion', created: 0, model: 'test-model', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: JSON.stringify(verdict) } }] }),
-        );
+        this.answer(res);
       });
     });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
     this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}/v1`;
     return this;
+  }
+
+  /** Answers the requests held so far with the verdict (and answers later ones so too). */
+  release(): void {
+    this.behaviour = 'verdict';
+    for (const res of this.hanging.splice(0)) this.answer(res);
+  }
+
+  private answer(res: ServerResponse): void {
+    const verdict = {
+      summary: 'The claim is contradicted by the records.',
+      claims: [{ text: 'The bridge opened in 1932.', source: 'prompt', assessment: 'contradicted', confidence: 0.8, reasoning: 'Opened in 1937.', sources: ['https://example.org/bridge'] }],
+      confidence: 0.8,
+      reasoning: 'Records show 1937.',
+      sources: ['https://example.org/bridge'],
+    };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({ id: 'chatcmpl-test', object: 'chat.completion', created: 0, model: 'test-model', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: JSON.stringify(verdict) } }] }),
+    );
   }
 
   async stop(): Promise<void> {

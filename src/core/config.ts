@@ -92,6 +92,8 @@ export interface Config {
   agentRetryDelaySeconds: number;
   /** A job not finished by then (e.g. its worker was killed) is retried. */
   agentJobExpireSeconds: number;
+  /** A task still queued this long after it was accepted is queued again (its job may have been lost); checked as often. */
+  agentStrandedAfterSeconds: number;
   /** How often the queue looks for expired jobs (and other upkeep). */
   agentQueueMaintenanceSeconds: number;
   /** Uploaded files are parsed in a worker thread with this heap and this time; past either the upload is refused as hostile. */
@@ -240,6 +242,7 @@ export function loadConfig(env: Env = process.env): Config {
     agentRetryDelaySeconds: int(env, 'AGENT_RETRY_DELAY_SECONDS', 5),
     agentJobExpireSeconds: Math.max(1, int(env, 'AGENT_JOB_EXPIRE_SECONDS', 300)),
     agentQueueMaintenanceSeconds: Math.max(1, int(env, 'AGENT_QUEUE_MAINTENANCE_SECONDS', 30)),
+    agentStrandedAfterSeconds: Math.max(1, int(env, 'AGENT_STRANDED_AFTER_SECONDS', 30)),
     agentSandboxMemoryMb: Math.max(16, int(env, 'AGENT_SANDBOX_MEMORY_MB', 256)),
     agentSandboxTimeoutMs: Math.max(1, int(env, 'AGENT_SANDBOX_TIMEOUT_MS', 30_000)),
     agentUploadRetentionHours: int(env, 'AGENT_UPLOAD_RETENTION_HOURS', 24),

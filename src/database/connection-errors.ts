@@ -10,8 +10,11 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
  * 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now (starting or stopping), 53300 too many connections.
  */
 const SQLSTATE = /^(08...|57P0[123]|53300)$/;
-/** Messages of node-postgres and knex that carry no code. */
-const MESSAGES = /Connection terminated|connection error and is not queryable|Timeout acquiring a connection|Connection ended unexpectedly|the database system is (starting up|shutting down)/i;
+/**
+ * Messages of node-postgres and knex that carry no code ("Transaction query already complete": a statement
+ * of a transaction whose connection was lost and rolled back under it).
+ */
+const MESSAGES = /Connection terminated|connection error and is not queryable|Timeout acquiring a connection|Connection ended unexpectedly|the database system is (starting up|shutting down)|Transaction query already complete/i;
 
 /**
  * True when `error` (or anything it wraps: MikroORM's driver exceptions, knex's, an AggregateError from

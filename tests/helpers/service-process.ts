@@ -41,6 +41,8 @@ export async function freePort(): Promise<number> {
  */
 export class ServiceProcess {
   readonly logs: Record<string, unknown>[] = [];
+  /** What the process wrote to stderr (a crash's stack trace). */
+  stderr = '';
   private child?: ChildProcess;
   private exited?: Promise<number | null>;
 
@@ -51,17 +53,16 @@ export class ServiceProcess {
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     let buffered = '';
-    let stderr = '';
     let onLine: (line: string) => void = () => undefined;
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       const lines = (buffered + chunk).split('\n');
       buffered = lines.pop()!;
       for (const line of lines) onLine(line);
     });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.script} did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
-      void this.exited!.then((code) => reject(new Error(`${this.script} exited with ${code} before it was ready: ${stderr}`)));
+      const timer = setTimeout(() => reject(new Error(`${this.script} did not start within ${timeoutMs} ms: ${this.stderr}`)), timeoutMs);
+      void this.exited!.then((code) => reject(new Error(`${this.script} exited with ${code} before it was ready: ${this.stderr}`)));
       onLine = (line) => {
         try {
           this.logs.push(JSON.parse(line));

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { grantCredits } from '../helpers/agent';
+import { FakeModel } from '../helpers/fake-model';
+import { TestApp } from '../helpers/harness';
+import { deploymentEnv, startWorker, type ServiceProcess } from '../helpers/service-process';
+
+const BACKLOG = Number(process.env.SCALE_BACKLOG ?? 10_000);
+const COST = 20;
+
+/**
+ * A backlog of 10,000 analysis jobs drained by a separate worker process (the real one; the model a local
+ * server that answers at once). The tasks, their charges and their jobs are inserted directly, as 10,000
+ * requests would leave them.
+ */
+describe('a queue backlog of 10,000 jobs', { skip: !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL (a separate worker process)' }, () => {
+  let t: TestApp;
+  let worker: ServiceProcess | undefined;
+  const model = new FakeModel();
+  const sql = (text: string, values: unknown[] = []) => t.orm.em.fork().getConnection().execute(text, values);
+
+  before(async () => {
+    await model.start();
+    t = await new TestApp('postgres', { AGENT_WORKER_IN_PROCESS: 'false' }).start();
+  });
+  after(async () => {
+    await worker?.stop();
+    await t.stop();
+    await model.stop();
+  });
+
+  test('every task ends completed or failed-and-refunded exactly once, charged once', async (context) => {
+    const user = await t.activeUser();
+    await grantCredits(t, user.id, BACKLOG * COST);
+    const seed = randomBytes(4).toString('hex');
+    await t.orm.em.fork().transactional(async (tx) => {
+      const run = (text: string, values: unknown[]) => tx.getConnection().execute(text, values, 'run', tx.getTransactionContext());
+      await run(`
+        with backlog as (select 'task_' || md5(? || i) as id, 'transaction_' || md5('charge' || ? || i) as charge, i from generate_series(1, ?) as i),
+        queued as (
+          insert into tasks (id, user_id, status, prompt, inputs, cost, charge_transaction_id, created_at, updated_at)
+          select id, ?, 'queued', 'Backlog claim ' || i || ': the bridge opened in 1932.', '[]', ?, charge, now(), now() from backlog
+        )
+        insert into transactions (id, user_id, type, kind, description, value_in_credits, fiat_cents, balance_after, reference, created_at, updated_at)
+        select charge, ?, 'DEBIT', 'analysis', 'Analysis ' || id, ?, 0, ? - ? * i, id, now(), now() from backlog`, [seed, seed, BACKLOG, user.id, COST, user.id, COST, BACKLOG * COST, COST]);
+      await run('update users set credits = credits - ? where id = ?', [BACKLOG * COST, user.id]);
+    });
+    const ids = ((await sql('select id from tasks where user_id = ?', [user.id])) as { id: string }[]).map((row) => row.id);
+    assert.equal(ids.length, BACKLOG);
+    for (let i = 0; i < ids.length; i += 1000) await t.app.services.queue.enqueueMany(ids.slice(i, i + 1000));
+
+    const started = Date.now();
+    worker = await startWorker(deploymentEnv(t.databaseUrl, { LOG_LEVEL: 'info', AGENT_WORKER_CONCURRENCY: '48', DATABASE_POOL_MAX: '20', AGENT_STORAGE_DIR: t.config.agentStorageDir, AGENT_STRANDED_AFTER_SECONDS: '3600', AGENT_OPENAI_BASE_URL: model.url, AGENT_OPENAI_API_KEY: 'sk-test', AGENT_MODEL: 'test-model' }));
+    // Bounded so a stalled queue fails the test; measured drain rates are in the README ("Faults").
+    const deadline = Date.now() + 60_000 + BACKLOG * 30;
+    for (;;) {
+      const [{ open }] = await sql(`select count(*)::int as open from tasks where user_id = ? and status in ('queued', 'running')`, [user.id]);
+      if (open === 0) break;
+      assert.ok(Date.now() < deadline, `${open} tasks still open; worker said: ${JSON.stringify(worker.logs.filter((line) => Number(line.level) >= 40).slice(0, 3))}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const seconds = (Date.now() - started) / 1000;
+    context.diagnostic(`drained ${BACKLOG} jobs in ${seconds.toFixed(1)} s (${Math.round(BACKLOG / seconds)} jobs/s, worker start included)`);
+
+    const statuses = await sql('select status, count(*)::int as n, count(refund_transaction_id)::int as refunded from tasks where user_id = ? group by status', [user.id]);
+    assert.equal(statuses.reduce((sum: number, row: any) => sum + row.n, 0), BACKLOG);
+    for (const row of statuses as any[]) assert.equal(row.refunded, row.status === 'failed' ? row.n : 0, JSON.stringify(row));
+    const ledger = await sql(`select kind, count(*)::int as rows, count(distinct reference)::int as tasks from transactions where user_id = ? and kind in ('analysis', 'refund') group by kind`, [user.id]);
+    const charges = (ledger as any[]).find((row) => row.kind === 'analysis');
+    assert.deepEqual({ rows: charges.rows, tasks: charges.tasks }, { rows: BACKLOG, tasks: BACKLOG }, 'one charge per task');
+    const refunds = (ledger as any[]).find((row) => row.kind === 'refund') ?? { rows: 0, tasks: 0 };
+    assert.equal(refunds.rows, refunds.tasks, 'at most one refund per task');
+    const [{ credits, sum }] = await sql(`select u.credits, (select sum(case when type = 'CREDIT' then value_in_credits else -value_in_credits end)::int from transactions where user_id = u.id) as sum from users u where id = ?`, [user.id]);
+    assert.equal(credits, sum);
+  });
+});

@@ -1,20 +1,21 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { grantCredits } from '../helpers/agent';
+import { insertBacklog } from '../helpers/backlog';
 import { FakeModel } from '../helpers/fake-model';
 import { TestApp } from '../helpers/harness';
 import { deploymentEnv, startWorker, type ServiceProcess } from '../helpers/service-process';
 
-const BACKLOG = Number(process.env.SCALE_BACKLOG ?? 10_000);
+/** 10,000 is the target (SCALE_BACKLOG=10000); the default keeps the file near a minute on a shared 2-core CI machine. */
+const BACKLOG = Number(process.env.SCALE_BACKLOG ?? 2_000);
 const COST = 20;
 
 /**
- * A backlog of 10,000 analysis jobs drained by a separate worker process (the real one; the model a local
+ * A backlog of analysis jobs (SCALE_BACKLOG, 2,000 by default) drained by a separate worker process (the real one; the model a local
  * server that answers at once). The tasks, their charges and their jobs are inserted directly, as 10,000
  * requests would leave them.
  */
-describe('a queue backlog of 10,000 jobs', { skip: !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL (a separate worker process)' }, () => {
+describe(`a queue backlog of ${BACKLOG} jobs`, { skip: !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL (a separate worker process)' }, () => {
   let t: TestApp;
   let worker: ServiceProcess | undefined;
   const model = new FakeModel();
@@ -33,20 +34,12 @@ describe('a queue backlog of 10,000 jobs', { skip: !process.env.TEST_DATABASE_UR
   test('every task ends completed or failed-and-refunded exactly once, charged once', async (context) => {
     const user = await t.activeUser();
     await grantCredits(t, user.id, BACKLOG * COST);
-    const seed = randomBytes(4).toString('hex');
-    await t.orm.em.fork().transactional(async (tx) => {
-      const run = (text: string, values: unknown[]) => tx.getConnection().execute(text, values, 'run', tx.getTransactionContext());
-      await run(`
-        with backlog as (select 'task_' || md5(? || i) as id, 'transaction_' || md5('charge' || ? || i) as charge, i from generate_series(1, ?) as i),
-        queued as (
-          insert into tasks (id, user_id, status, prompt, inputs, cost, charge_transaction_id, created_at, updated_at)
-          select id, ?, 'queued', 'Backlog claim ' || i || ': the bridge opened in 1932.', '[]', ?, charge, now(), now() from backlog
-        )
-        insert into transactions (id, user_id, type, kind, description, value_in_credits, fiat_cents, balance_after, reference, created_at, updated_at)
-        select charge, ?, 'DEBIT', 'analysis', 'Analysis ' || id, ?, 0, ? - ? * i, id, now(), now() from backlog`, [seed, seed, BACKLOG, user.id, COST, user.id, COST, BACKLOG * COST, COST]);
-      await run('update users set credits = credits - ? where id = ?', [BACKLOG * COST, user.id]);
-    });
-    const ids = ((await sql('select id from tasks where user_id = ?', [user.id])) as { id: string }[]).map((row) => row.id);
+    const em = t.orm.em.fork();
+    const ids = await em.transactional((tx) => insertBacklog(
+      (text, values) => tx.getConnection().execute(text, values, 'run', tx.getTransactionContext()),
+      (text, values) => tx.getConnection().execute(text, values, 'all', tx.getTransactionContext()),
+      user.id, BACKLOG, COST,
+    ));
     assert.equal(ids.length, BACKLOG);
     for (let i = 0; i < ids.length; i += 1000) await t.app.services.queue.enqueueMany(ids.slice(i, i + 1000));
 

@@ -313,7 +313,7 @@ async function main(): Promise<void> {
   console.log(`argon2id for login: memory ${config.argon2.memoryCost} KiB, time cost ${config.argon2.timeCost}, parallelism ${config.argon2.parallelism}\n`);
   console.table(results.map((r) => ({ scenario: r.name, 'req/s': r.rps, 'raw req/s (paired)': r.rawRpsPaired, 'p50 ms': r.p50, 'p99 ms': r.p99, 'x raw': r.ratioToRaw, 'CPU µs/req': r.cpuMicrosPerRequest ?? '', 'x raw (CPU)': r.cpuRatioToRaw ?? '', 'x peer': r.ratioToPeer ?? '', 'RSS MiB': r.rssMiB ?? '', 'non-2xx': r.non2xx + r.errors })));
   // Peers through their ratios to raw: each was measured against the baseline's own slices.
-  if (queue) console.log(`Queue throughput (enqueue to completion, no-op model, one worker process): ${queue.jobsPerSecond} jobs/s — ${queue.jobs} jobs in ${queue.seconds} s, ${queue.concurrency} concurrent`);
+  if (queue) console.log(`Queue throughput (enqueue to completion, no-op model, one worker process): ${queue.jobsPerSecond} jobs/s — ${queue.jobs} jobs in ${queue.seconds} s, ${queue.concurrency} concurrent, worker CPU ${queue.workerCpuMicrosPerJob ?? '?'} µs/job`);
   const ratioOf = (prefix: string) => results.find((r) => r.name.startsWith(prefix))?.ratioToRaw;
   const clara = ratioOf('1. GraphQL user');
   for (const [label, prefix] of [['GraphQL Yoga', 'peer: GraphQL Yoga'], ['Mercurius + graphql-jit', 'peer: Mercurius']]) {
@@ -335,7 +335,7 @@ async function main(): Promise<void> {
  * statement, then drained by a separate worker process (`npm run worker`) whose model is a local server that
  * answers at once: jobs per second from enqueue to the last task completed.
  */
-async function queueThroughput(databaseUrl: string, userId: string): Promise<{ jobs: number; seconds: number; jobsPerSecond: number; concurrency: number }> {
+async function queueThroughput(databaseUrl: string, userId: string): Promise<{ jobs: number; seconds: number; jobsPerSecond: number; concurrency: number; workerCpuMicrosPerJob: number | null }> {
   const jobs = Number(process.env.BENCH_QUEUE_JOBS ?? 2000);
   const concurrency = Number(process.env.BENCH_QUEUE_CONCURRENCY ?? 16);
   const model = await new FakeModel().start();
@@ -352,6 +352,8 @@ async function queueThroughput(databaseUrl: string, userId: string): Promise<{ j
     const ids = await insertBacklog(select, select, userId, jobs, 20);
     const queue = new AnalysisQueue({ db: { executeSql: (text, values) => client.query(text, values) }, retryLimit: 3, retryDelaySeconds: 5, expireInSeconds: 300, maintenanceIntervalSeconds: 30, log: pino({ level: 'silent' }) });
     const started = Date.now();
+    // The worker's own CPU per job: what it costs regardless of other load on the machine.
+    const cpuBefore = cpuMicros(child.pid);
     await queue.enqueueMany(ids);
     for (;;) {
       const [{ open }] = await select(`select count(*)::int as open from tasks where user_id = ? and status in ('queued', 'running')`, [userId]);
@@ -359,8 +361,10 @@ async function queueThroughput(databaseUrl: string, userId: string): Promise<{ j
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const seconds = (Date.now() - started) / 1000;
+    const cpuAfter = cpuMicros(child.pid);
     child.kill('SIGTERM');
-    return { jobs, seconds: Number(seconds.toFixed(2)), jobsPerSecond: Math.round(jobs / seconds), concurrency };
+    const workerCpuMicrosPerJob = cpuBefore === null || cpuAfter === null ? null : Math.round((cpuAfter - cpuBefore) / jobs);
+    return { jobs, seconds: Number(seconds.toFixed(2)), jobsPerSecond: Math.round(jobs / seconds), concurrency, workerCpuMicrosPerJob };
   } finally {
     await client.end();
     await model.stop();

@@ -8,6 +8,11 @@ import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { DashboardDocument, ViewerDocument, type ClaraOperation } from '../sdk/src';
 import { loadConfig } from '../src/core/config';
+import pino from 'pino';
+import { Metrics } from '../src/observability/metrics';
+import { AnalysisQueue } from '../src/agent/analysis-queue';
+import { insertBacklog } from '../tests/helpers/backlog';
+import { FakeModel } from '../tests/helpers/fake-model';
 import { Mailbox } from '../tests/helpers/mailbox';
 
 /*
@@ -315,12 +320,16 @@ async function main(): Promise<void> {
     process.stderr.write(`${row.name}: ${row.rps} req/s\n`);
   }
 
+  const queue = !only || only.test('queue') ? await queueThroughput(databaseUrl, seeded.userId) : undefined;
+  if (queue) process.stderr.write(`queue throughput: ${queue.jobsPerSecond} jobs/s (${queue.jobs} jobs, ${queue.concurrency} concurrent)\n`);
+
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'x', PUBLIC_API_KEY: 'x' });
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, database: databaseKind, connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, seededUsers: SEED_USERS, seededTransactions: SEED_TRANSACTIONS };
   console.log(`\nClara benchmark — ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, database: ${databaseKind}, ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up`);
   console.log(`argon2id for login: memory ${config.argon2.memoryCost} KiB, time cost ${config.argon2.timeCost}, parallelism ${config.argon2.parallelism}\n`);
   console.table(results.map((r) => ({ scenario: r.name, 'req/s': r.rps, 'raw req/s (paired)': r.rawRpsPaired, 'p50 ms': r.p50, 'p99 ms': r.p99, 'x raw': r.ratioToRaw, 'CPU µs/req': r.cpuMicrosPerRequest ?? '', 'x raw (CPU)': r.cpuRatioToRaw ?? '', 'x peer': r.ratioToPeer ?? '', 'RSS MiB': r.rssMiB ?? '', 'non-2xx': r.non2xx + r.errors })));
   // Peers through their ratios to raw: each was measured against the baseline's own slices.
+  if (queue) console.log(`Queue throughput (enqueue to completion, no-op model, one worker process): ${queue.jobsPerSecond} jobs/s — ${queue.jobs} jobs in ${queue.seconds} s, ${queue.concurrency} concurrent, worker CPU ${queue.workerCpuMicrosPerJob ?? '?'} µs/job`);
   const ratioOf = (prefix: string) => results.find((r) => r.name.startsWith(prefix))?.ratioToRaw;
   const clara = ratioOf('1. GraphQL user');
   for (const [label, prefix] of [['GraphQL Yoga', 'peer: GraphQL Yoga'], ['Mercurius + graphql-jit', 'peer: Mercurius']]) {
@@ -329,11 +338,52 @@ async function main(): Promise<void> {
   }
   const file = join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}-${process.env.DATABASE_URL ? 'postgresql' : 'embedded'}.json`);
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, argon2: config.argon2, results }, null, 2));
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, argon2: config.argon2, results, queue }, null, 2));
   console.log(`\nwritten to ${file} in ${Math.round((Date.now() - started) / 1000)} s`);
   if (results.some((r) => r.non2xx + r.errors > 0)) {
     console.error('some requests failed: the figures above are not valid');
     process.exitCode = 1;
+  }
+}
+
+/**
+ * Queue throughput: QUEUE_JOBS analysis tasks (with their charges) inserted at once and their jobs queued in one
+ * statement, then drained by a separate worker process (`npm run worker`) whose model is a local server that
+ * answers at once: jobs per second from enqueue to the last task completed.
+ */
+async function queueThroughput(databaseUrl: string, userId: string): Promise<{ jobs: number; seconds: number; jobsPerSecond: number; concurrency: number; workerCpuMicrosPerJob: number | null }> {
+  const jobs = Number(process.env.BENCH_QUEUE_JOBS ?? 2000);
+  const concurrency = Number(process.env.BENCH_QUEUE_CONCURRENCY ?? 16);
+  const model = await new FakeModel().start();
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  const positional = (text: string) => text.replace(/\?/g, (() => { let n = 0; return () => `$${++n}`; })());
+  const select = async (text: string, values: unknown[]) => (await client.query(positional(text), values)).rows;
+  try {
+    await client.query('update users set credits = credits + $1 where id = $2', [jobs * 20, userId]);
+    const { child } = await start('src/worker.js', {
+      DATABASE_URL: databaseUrl, DATABASE_POOL_MAX: process.env.DATABASE_URL ? '20' : POOL, JWT_SECRET, ENCRYPTION_KEY, LOG_LEVEL: 'info',
+      AGENT_OPENAI_BASE_URL: model.url, AGENT_OPENAI_API_KEY: 'sk-bench', AGENT_MODEL: 'bench-model', AGENT_WORKER_CONCURRENCY: String(concurrency), AGENT_STRANDED_AFTER_SECONDS: '3600',
+    }, /analysis worker started/);
+    const ids = await insertBacklog(select, select, userId, jobs, 20);
+    const queue = new AnalysisQueue({ db: { executeSql: (text, values) => client.query(text, values) }, retryLimit: 3, retryDelaySeconds: 5, expireInSeconds: 300, maintenanceIntervalSeconds: 30, stopTimeoutSeconds: 5, metrics: new Metrics(), log: pino({ level: 'silent' }) });
+    const started = Date.now();
+    // The worker's own CPU per job: what it costs regardless of other load on the machine.
+    const cpuBefore = cpuMicros(child.pid);
+    await queue.enqueueMany(ids);
+    for (;;) {
+      const [{ open }] = await select(`select count(*)::int as open from tasks where user_id = ? and status in ('queued', 'running')`, [userId]);
+      if (open === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const cpuAfter = cpuMicros(child.pid);
+    child.kill('SIGTERM');
+    const workerCpuMicrosPerJob = cpuBefore === null || cpuAfter === null ? null : Math.round((cpuAfter - cpuBefore) / jobs);
+    return { jobs, seconds: Number(seconds.toFixed(2)), jobsPerSecond: Math.round(jobs / seconds), concurrency, workerCpuMicrosPerJob };
+  } finally {
+    await client.end();
+    await model.stop();
   }
 }
 

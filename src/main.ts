@@ -19,8 +19,8 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(join(config.dataDir, 'pglite'), Number(process.env.EMBEDDED_DB_PORT ?? 0));
   if (embedded) log.info({ dataDir: join(config.dataDir, 'pglite') }, 'DATABASE_URL is not set: using the embedded PostgreSQL (PGlite)');
-  const orm = await openDatabase(config.databaseUrl ?? embedded!.url, embedded ? EMBEDDED_POOL_SIZE : config.databasePoolMax);
-  await migrate(orm);
+  const orm = await openDatabase(config.databaseUrl ?? embedded!.url, { max: embedded ? EMBEDDED_POOL_SIZE : config.databasePoolMax, acquireTimeoutMs: embedded ? undefined : config.databaseAcquireTimeoutMs });
+  await migrate(orm, { exclusive: !embedded });
   const localStripe = await startLocalStripeIfUnconfigured(config, log);
   const { http, services } = await buildApp(config, orm, log);
   const metricsListener = config.metricsPort !== undefined ? await startMetricsListener(services.metrics, config.host, config.metricsPort, config.metricsToken) : undefined;

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.databaseUrl) throw new Error('DATABASE_URL must be set for a separate worker');
   const log = createLogger(config.logLevel);
-  const orm = await openDatabase(config.databaseUrl, config.databasePoolMax);
+  const orm = await openDatabase(config.databaseUrl, { max: config.databasePoolMax, acquireTimeoutMs: config.databaseAcquireTimeoutMs });
   const services = createServices(config, orm, log);
   const stopSweep = await startAnalysisWorker(services);
   const metricsListener = config.metricsPort !== undefined ? await startMetricsListener(services.metrics, config.host, config.metricsPort, config.metricsToken) : undefined;

@@ -79,11 +79,26 @@ export class AnalysisQueue {
     return rows;
   }
 
+  /** Queues many tasks in one statement (the stranded-task sweep); ones already queued are left as they are. */
+  async enqueueMany(taskIds: string[]): Promise<void> {
+    if (!taskIds.length) return;
+    await this.start();
+    await this.boss.insert(taskIds.map((taskId) => ({ name: QUEUE, id: jobIdOf(taskId), data: { taskId } satisfies AnalysisJob })));
+  }
+
   /** Runs `run` for each job (a thrown error means: retry later), and `giveUp` once a job is out of retries. */
   async work(concurrency: number, run: (job: AnalysisJob, attempt: number) => Promise<void>, giveUp: (job: AnalysisJob) => Promise<void>): Promise<void> {
     await this.start();
     for (let i = 0; i < concurrency; i++) {
-      await this.boss.work<AnalysisJob>(QUEUE, { includeMetadata: true, pollingIntervalSeconds: 0.5 }, async ([job]) => this.track(this.handlers, this.observed(QUEUE, job.data, 'completed', () => run(job.data, job.retryCount + 1))));
+      // pg-boss waits a polling interval after every fetch; a worker that just finished a job fetches the next at
+      // once instead (one job per interval would cap a backlog's drain at a few jobs per second). Idle, it polls.
+      const workerId: string = await this.boss.work<AnalysisJob>(QUEUE, { includeMetadata: true, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+        try {
+          return await this.track(this.handlers, this.observed(QUEUE, job.data, 'completed', () => run(job.data, job.retryCount + 1)));
+        } finally {
+          this.boss.notifyWorker(workerId);
+        }
+      });
     }
     await this.boss.work<AnalysisJob>(FAILED_QUEUE, { pollingIntervalSeconds: 1 }, async ([job]) => this.track(this.handlers, this.observed(FAILED_QUEUE, job.data, 'gave_up', () => giveUp(job.data))));
   }

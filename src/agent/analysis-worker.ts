@@ -1,8 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Services } from '../app/services';
 
-const SWEEP_EVERY_MS = 60_000;
-
 /**
  * Works the analysis queue in this process: each job runs with a fresh EntityManager; jobs out of retries
  * (including ones whose worker was killed and whose time ran out) fail their task and refund it once.
@@ -17,12 +15,12 @@ export async function startAnalysisWorker(services: Services): Promise<() => voi
     (job) => tasks.fail(fork(), job.taskId, 'The analysis did not finish after several attempts.'),
   );
   const sweep = () =>
-    tasks.requeueStranded(fork()).then(
+    tasks.requeueStranded(fork(), config.agentStrandedAfterSeconds).then(
       (count) => count && log.warn({ count }, 'queued analysis tasks whose job was missing'),
       (error: unknown) => log.error({ err: error }, 'sweeping stranded tasks failed'),
     );
   void sweep();
-  const timer = setInterval(sweep, SWEEP_EVERY_MS);
+  const timer = setInterval(sweep, config.agentStrandedAfterSeconds * 1000);
   timer.unref();
   // Upload retention, checked as often as the queue's own maintenance; deleting twice is harmless.
   const removeExpired = () =>

@@ -202,7 +202,7 @@ export class TasksService {
   /** Queues tasks whose job may have been lost (the process stopped between commit and queueing). */
   async requeueStranded(em: EntityManager, olderThanSeconds = 30): Promise<number> {
     const stranded = await em.find(Task, { status: 'queued', createdAt: { $lt: new Date(Date.now() - olderThanSeconds * 1000) } }, { fields: ['id'], limit: 500 });
-    for (const task of stranded) await this.deps.queue.enqueue(task.id);
+    await this.deps.queue.enqueueMany(stranded.map((task) => task.id));
     return stranded.length;
   }
 }

@@ -1,5 +1,4 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AccountsService } from '../accounts/accounts.service';
 import { CodeAttempts } from '../accounts/code-attempts';
@@ -34,6 +33,7 @@ import { SystemService } from '../system/system.service';
 import { EventBus } from '../events/event-bus';
 import { Lifecycle } from '../observability/lifecycle';
 import { Metrics } from '../observability/metrics';
+import { connectRedis } from './redis';
 
 /** The composition root: every domain service, built once per process from the configuration. */
 export function createServices(config: Config, orm: MikroORM, log: Logger) {
@@ -46,7 +46,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
   const notices = new SecurityNotices({ mailer, serviceName: config.serviceName, log });
   const sessions = new SessionsService({ securityLog, touchIntervalSeconds: config.sessionTouchIntervalSeconds });
   const apiKeys = new ApiKeysService(tokens, { securityLog, notices });
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
   const otps = new OtpService(box, { ttlMinutes: config.otpTtlMinutes, maxAttempts: config.otpMaxAttempts });
   // The lockout notice is mailed by AccountsService, built just below.
   const attempts = new CodeAttempts({ maxFailures: config.codeMaxFailures, lockoutMinutes: config.codeLockoutMinutes, onLockout: (...args) => accounts.notifyLockout(...args) });

@@ -90,9 +90,10 @@ export class RateLimits {
 export function budget(store: { redis?: Redis; keyPrefix: string }, name: string, points: number, duration: number): RateLimiterAbstract {
   const keyPrefix = `${store.keyPrefix}:rl:${name}`;
   const memory = new RateLimiterMemory({ keyPrefix, points, duration });
-  // If Redis is unreachable, each instance keeps limiting on its own instead of failing requests.
+  // If Redis is unreachable, each instance keeps limiting on its own instead of failing requests; while the
+  // client is not connected the insurance limiter answers at once (no command attempted).
   return store.redis
-    ? new RateLimiterRedis({ storeClient: store.redis, keyPrefix, points, duration, useRedisPackage: false, insuranceLimiter: memory })
+    ? new RateLimiterRedis({ storeClient: store.redis, keyPrefix, points, duration, useRedisPackage: false, rejectIfRedisNotReady: true, insuranceLimiter: memory })
     : memory;
 }
 

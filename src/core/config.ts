@@ -15,6 +15,8 @@ export interface Config {
   databaseUrl?: string;
   /** Connections the service opens to DATABASE_URL (the ORM and the job queue share them). */
   databasePoolMax: number;
+  /** How long a query waits for a pooled connection (database down, pool exhausted) before the request gets a 503. */
+  databaseAcquireTimeoutMs: number;
   dataDir: string;
   jwtSecret: string;
   publicApiKey: string;
@@ -97,6 +99,8 @@ export interface Config {
   agentRetryDelaySeconds: number;
   /** A job not finished by then (e.g. its worker was killed) is retried. */
   agentJobExpireSeconds: number;
+  /** A task still queued this long after it was accepted is queued again (its job may have been lost); checked as often. */
+  agentStrandedAfterSeconds: number;
   /** How often the queue looks for expired jobs (and other upkeep). */
   agentQueueMaintenanceSeconds: number;
   /** Uploaded files are parsed in a worker thread with this heap and this time; past either the upload is refused as hostile. */
@@ -211,6 +215,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL ?? (mode === 'test' ? 'silent' : 'info'),
     databaseUrl: env.DATABASE_URL || undefined,
     databasePoolMax: Math.max(1, int(env, 'DATABASE_POOL_MAX', 10)),
+    databaseAcquireTimeoutMs: Math.max(100, int(env, 'DATABASE_ACQUIRE_TIMEOUT_MS', 5000)),
     dataDir,
     jwtSecret,
     publicApiKey: required('PUBLIC_API_KEY', () => 'clara_public_dev_key'),
@@ -267,6 +272,7 @@ export function loadConfig(env: Env = process.env): Config {
     agentRetryDelaySeconds: int(env, 'AGENT_RETRY_DELAY_SECONDS', 5),
     agentJobExpireSeconds: Math.max(1, int(env, 'AGENT_JOB_EXPIRE_SECONDS', 300)),
     agentQueueMaintenanceSeconds: Math.max(1, int(env, 'AGENT_QUEUE_MAINTENANCE_SECONDS', 30)),
+    agentStrandedAfterSeconds: Math.max(1, int(env, 'AGENT_STRANDED_AFTER_SECONDS', 30)),
     agentSandboxMemoryMb: Math.max(16, int(env, 'AGENT_SANDBOX_MEMORY_MB', 256)),
     agentSandboxTimeoutMs: Math.max(1, int(env, 'AGENT_SANDBOX_TIMEOUT_MS', 30_000)),
     agentUploadRetentionHours: int(env, 'AGENT_UPLOAD_RETENTION_HOURS', 24),

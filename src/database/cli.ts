@@ -14,7 +14,7 @@ async function run(command: string | undefined): Promise<void> {
   const embedded = config.databaseUrl && !fresh ? undefined : await startEmbeddedPostgres(fresh ? undefined : `${config.dataDir}/pglite`);
   const orm = await openDatabase(fresh ? embedded!.url : (config.databaseUrl ?? embedded!.url), 1);
   try {
-    await migrate(orm);
+    await migrate(orm, { exclusive: !embedded });
     if (command === 'create') {
       const result = await orm.getMigrator().createMigration(undefined, false, false, process.argv[3]);
       console.log(result.fileName ? `wrote migrations/${result.fileName}` : 'no schema changes');

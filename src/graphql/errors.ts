@@ -1,7 +1,9 @@
 import { unwrapResolverError } from '@apollo/server/errors';
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { DomainError } from '../core/errors';
+import { isDatabaseUnreachable, serviceUnavailable } from '../database/connection-errors';
 import { currentRequestId } from '../observability/request-context';
 import { tokenLimitError, withoutSuggestions } from './limits';
 
@@ -21,7 +23,8 @@ export function formatGraphQLError(log: Logger, options: { suggestions: boolean 
 
 function formatWithSuggestions(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = domainErrorIn(error) ?? tokenLimitError(error) ?? unwrapResolverError(error);
+    const found = domainErrorIn(error) ?? tokenLimitError(error) ?? unwrapResolverError(error);
+    const original = found instanceof DomainError || !isDatabaseUnreachable(found) ? found : serviceUnavailable();
     if (original instanceof DomainError) {
       return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { code: original.code, status: original.status, ...(original.data ? { data: original.data } : {}) } };
     }
@@ -43,4 +46,23 @@ export function domainErrorIn(error: unknown): DomainError | undefined {
     current = (current as { originalError?: unknown }).originalError;
   }
   return undefined;
+}
+
+/**
+ * An operation that failed only because the database is unreachable answers HTTP 503 with Retry-After, as
+ * REST does, so load balancers and clients back off (the body keeps the GraphQL errors, code SERVICE_UNAVAILABLE).
+ */
+export function serviceUnavailableStatus(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, errors }) {
+          const unavailable = errors?.length && errors.every((error) => domainErrorIn(error)?.code === 'SERVICE_UNAVAILABLE' || isDatabaseUnreachable(error.originalError));
+          if (!unavailable || response.body.kind !== 'single') return;
+          response.http.status = 503;
+          response.http.headers.set('retry-after', String(serviceUnavailable().data!.retry_after_seconds));
+        },
+      };
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { ArgumentValidationError } from 'type-graphql';
 import { normalizeEmail } from '../accounts/accounts.service';
 import { User } from '../accounts/user.entity';
 import { callerUser } from '../auth/caller';
+import { isDatabaseUnreachable, serviceUnavailable } from '../database/connection-errors';
 import { DomainError, forbidden, notFound, unauthenticated } from '../core/errors';
 import type { Context } from './context';
 import { validationFailures } from './user-errors';
@@ -232,6 +233,7 @@ function exposeOnlyDomainErrors(thrown: unknown, _parent: unknown, _args: unknow
     return new DomainError('BAD_REQUEST', messages.length ? messages.join('; ') : 'The input is not valid.');
   }
   if (thrown === null || thrown === undefined) return forbidden('You are not allowed to do this.');
+  if (isDatabaseUnreachable(thrown)) return serviceUnavailable();
   ctx.services.log.error({ err: thrown, field: `${info.parentType.name}.${info.fieldName}` }, 'unexpected error in a resolver');
   return new DomainError('INTERNAL', 'Internal server error.');
 }

@@ -1,5 +1,6 @@
 import { parse, validate, type DocumentNode, type FieldNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
 import { DomainError } from '../core/errors';
+import { isDatabaseUnreachable, serviceUnavailable } from '../database/connection-errors';
 import { CompiledExecution } from './compiled-execution';
 import type { Context } from './context';
 import { analyzeOperation } from './cost';
@@ -70,6 +71,7 @@ function rootFieldsOf(document: DocumentNode, label: string): { operation: Opera
 function asDomainError(error: GraphQLError, context: Context): DomainError {
   if (error.originalError instanceof DomainError) return error.originalError;
   if (!error.originalError) return new DomainError('BAD_REQUEST', error.message.replace(/^Variable "\$\w+" got invalid value /, 'Invalid value '));
+  if (isDatabaseUnreachable(error.originalError)) return serviceUnavailable();
   context.services.log.error({ err: error.originalError }, 'unexpected error in an adapter operation');
   return new DomainError('INTERNAL', 'Internal server error.');
 }

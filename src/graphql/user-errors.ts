@@ -14,7 +14,7 @@ export class UserError {
 }
 
 /** Server-side conditions stay GraphQL errors: the client cannot fix them by changing its input. */
-const NOT_USER_ERRORS = new Set<ErrorCode>(['INTERNAL', 'UNAVAILABLE', 'RATE_LIMITED', 'METHOD_NOT_ALLOWED']);
+const NOT_USER_ERRORS = new Set<ErrorCode>(['INTERNAL', 'UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'RATE_LIMITED', 'METHOD_NOT_ALLOWED']);
 
 /**
  * On a mutation: the domain's refusals (and input validation) become `userErrors` in the payload instead of

@@ -20,9 +20,10 @@ import type { Config } from '../core/config';
 import { creditsRest } from '../credits/credits.rest';
 import { stripeWebhookRoutes } from '../credits/credits.webhook';
 import { DomainError } from '../core/errors';
+import { asDomainError, isDatabaseUnreachable, serviceUnavailable } from '../database/connection-errors';
 import { compiledGateway } from '../graphql/compiled-execution';
 import { createContext, type Context } from '../graphql/context';
-import { formatGraphQLError } from '../graphql/errors';
+import { formatGraphQLError, serviceUnavailableStatus } from '../graphql/errors';
 import { operationLimits } from '../graphql/limits';
 import { buildExecutableSchema } from '../graphql/schema';
 import { trustedDocuments } from '../graphql/trusted-documents';
@@ -89,6 +90,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
 
   http.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
     if (error instanceof DomainError) return sendError(reply, error);
+    if (isDatabaseUnreachable(error)) return sendError(reply, serviceUnavailable());
     if (error.validation) return sendError(reply, new DomainError('BAD_REQUEST', describeValidation(error)));
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
@@ -121,7 +123,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
     ...limits.server,
     ...trusted.server,
     // Cache-control hints are unused, and the plugin wraps every field resolver to compute them.
-    plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), operationLabel(services), ...limits.plugins],
+    plugins: [fastifyApolloDrainPlugin(http), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), operationLabel(services), serviceUnavailableStatus(), ...limits.plugins],
   });
   await apollo.start();
   http.route({
@@ -135,7 +137,8 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
           return await createContext(services, request.headers.authorization, request.ip, request.headers['user-agent']);
         } catch (error) {
           // Apollo answers a failed context with the DomainError's status.
-          if (error instanceof DomainError) throw new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: { status: error.status } } });
+          const known = asDomainError(error);
+          if (known) throw new GraphQLError(known.message, { originalError: known, extensions: { code: known.code, http: { status: known.status } } });
           throw error;
         }
       },

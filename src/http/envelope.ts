@@ -12,7 +12,8 @@ export function sendSuccess(reply: FastifyReply, statusCode: number, message: st
 }
 
 export function sendError(reply: FastifyReply, error: DomainError): FastifyReply {
-  if (error.code === 'RATE_LIMITED' && error.data?.retry_after_seconds) reply.header('retry-after', String(error.data.retry_after_seconds));
+  // RATE_LIMITED and SERVICE_UNAVAILABLE say when to come back.
+  if (error.data?.retry_after_seconds) reply.header('retry-after', String(error.data.retry_after_seconds));
   if (error instanceof BudgetExceeded) reply.headers(Object.fromEntries(rateLimitHeaders(error.budget)));
   return reply.code(error.status).send({ data: error.data, message: error.message, status: 'error', request_id: reply.request.id } satisfies Envelope);
 }

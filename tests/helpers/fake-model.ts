@@ -40,6 +40,12 @@ export class FakeModel {
     return this.hanging.length;
   }
 
+  /** Answers the requests held so far with the verdict, and later ones so too. */
+  release(): void {
+    this.behaviour = 'verdict';
+    this.answerHeld();
+  }
+
   async stop(): Promise<void> {
     for (const res of this.hanging) res.destroy();
     this.server.closeAllConnections();

@@ -32,7 +32,7 @@ export class TestApp {
   config!: Config;
   readonly mailbox = new Mailbox();
   private dropDatabase?: () => Promise<void>;
-  private dataDir = mkdtempSync(join(tmpdir(), 'clara-test-'));
+  protected readonly dataDir = mkdtempSync(join(tmpdir(), 'clara-test-'));
 
   /** With `options.recordQueries`, every SQL statement the ORM runs (the service's own reads and writes; not pg-boss's). */
   readonly queries: string[] = [];

@@ -1,111 +1,127 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { EMBEDDED_POOL_SIZE } from '../../src/database/embedded-postgres';
-import { createTestDatabase, type DatabaseKind, type TestDatabase } from './database';
-import { ADMIN_KEY, PUBLIC_KEY } from './harness';
+import { ADMIN_KEY, PUBLIC_KEY, TestApp } from './harness';
 
-const ROOT = join(__dirname, '..', '..', '..');
+const DIST_SRC = join(__dirname, '..', '..', 'src');
+
+/** Settings every process of one test deployment shares (same secrets, cheap hashes, generous limits). */
+export function deploymentEnv(databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: databaseUrl,
+    JWT_SECRET: 'test-jwt-secret-that-is-long-enough-1234567890',
+    PUBLIC_API_KEY: PUBLIC_KEY,
+    ADMIN_API_KEY: ADMIN_KEY,
+    ARGON2_MEMORY_KIB: '1024',
+    ARGON2_TIME_COST: '1',
+    RATE_LIMIT_PER_SECOND: '10000',
+    AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '10000',
+    AUTH_RATE_LIMIT_PER_IP_PER_MINUTE: '10000',
+    OTP_RESEND_INTERVAL_SECONDS: '0',
+    OTP_SENDS_PER_HOUR: '0',
+    ...extra,
+  };
+}
+
+/** A port nobody listens on right now (the child binds it a moment later). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /**
- * The real service (`node dist/src/main.js`) as a child process on a fresh test database, as an operator
- * starts it: for what only a whole process shows (signals, exit codes, tracing preloaded before the modules).
- * Its JSON log lines are kept in `lines`.
+ * `node dist/src/<script>.js` as a child process with the given env: started once a log line matches `ready`,
+ * its log lines (pino JSON, parsed) kept for assertions, stopped by a signal with a bounded wait.
  */
 export class ServiceProcess {
-  readonly lines: Record<string, any>[] = [];
-  baseUrl = '';
-  exitCode!: Promise<number | null>;
-  private child!: ChildProcess;
-  private database!: TestDatabase;
-  private readonly dataDir = mkdtempSync(join(tmpdir(), 'clara-process-'));
+  readonly logs: Record<string, unknown>[] = [];
+  /** What the process wrote to stderr (a crash's stack trace). */
+  stderr = '';
+  private child?: ChildProcess;
+  private exited?: Promise<number | null>;
 
-  constructor(private readonly kind: DatabaseKind, private readonly env: Record<string, string> = {}) {}
+  constructor(readonly script: 'main' | 'worker', readonly env: Record<string, string>) {}
 
-  async start(): Promise<this> {
-    this.database = await createTestDatabase(this.kind);
-    this.child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'info',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATA_DIR: this.dataDir,
-        DATABASE_URL: this.database.url,
-        ...(this.kind === 'embedded' ? { DATABASE_POOL_MAX: String(EMBEDDED_POOL_SIZE) } : {}),
-        JWT_SECRET: 'test-jwt-secret-that-is-long-enough-1234567890',
-        PUBLIC_API_KEY: PUBLIC_KEY,
-        ADMIN_API_KEY: ADMIN_KEY,
-        ARGON2_MEMORY_KIB: '1024',
-        ARGON2_TIME_COST: '1',
-        RATE_LIMIT_PER_SECOND: '10000',
-        AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '10000',
-        AUTH_RATE_LIMIT_PER_IP_PER_MINUTE: '10000',
-        ...this.env,
-      },
+  async start(ready: RegExp, timeoutMs = 90_000): Promise<this> {
+    const child = spawn(process.execPath, [join(DIST_SRC, `${this.script}.js`)], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    let buffered = '';
+    let onLine: (line: string) => void = () => undefined;
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (buffered + chunk).split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) onLine(line);
     });
-    this.exitCode = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-    let pending = '';
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const complete = pending.split('\n');
-      pending = complete.pop()!;
-      for (const line of complete) if (line.startsWith('{')) this.lines.push(JSON.parse(line));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.script} did not start within ${timeoutMs} ms: ${this.stderr}`)), timeoutMs);
+      void this.exited!.then((code) => reject(new Error(`${this.script} exited with ${code} before it was ready: ${this.stderr}`)));
+      onLine = (line) => {
+        try {
+          this.logs.push(JSON.parse(line));
+        } catch {
+          this.logs.push({ msg: line });
+        }
+        if (ready.test(line)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
     });
-    let stderr = '';
-    this.child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const listening = await Promise.race([
-      this.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('Server listening at http://127.0.0.1'), 60_000),
-      this.exitCode.then((code) => {
-        throw new Error(`the service exited (${code}) before listening: ${stderr}`);
-      }),
-    ]);
-    this.baseUrl = listening.msg.slice('Server listening at '.length);
     return this;
   }
 
-  /** The first log line that matches, waiting for it (bounded). */
-  async waitForLine(match: (line: Record<string, any>) => boolean, timeoutMs = 30_000): Promise<Record<string, any>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.lines.find(match);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error('no such log line arrived in time');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  /** Log lines whose message matches. */
+  logged(pattern: RegExp): Record<string, unknown>[] {
+    return this.logs.filter((line) => pattern.test(String(line.msg ?? '')));
   }
 
-  /** Registers and activates a user with the code from the dev outbox (the process has no SMTP server), with 100 credits. */
-  async activeUser(email: string): Promise<{ id: string; token: string }> {
-    const call = async (path: string, auth: string, body: unknown) => {
-      const res = await fetch(`${this.baseUrl}${path}`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      const answer = { status: res.status, body: (await res.json()) as any };
-      if (res.status >= 300 || answer.body.errors) throw new Error(`${path}: ${JSON.stringify(answer.body)}`);
-      return answer;
-    };
-    const registered = await call('/api/v1/auth/register', PUBLIC_KEY, { first_name: 'Ada', last_name: 'L', email, password: 'correct horse battery' });
-    const mail = await this.waitForLine((line) => line.to === email && typeof line.outbox === 'string');
-    const code = /\b(\d{6})\b/.exec(readFileSync(mail.outbox, 'utf8'))![1];
-    await call(`/api/v1/users/${encodeURIComponent(email)}/activate`, PUBLIC_KEY, { code });
-    const user = { id: registered.body.data.id as string, token: `Bearer ${registered.body.data.token}` };
-    await call('/graphql', ADMIN_KEY, { query: 'mutation ($input: AdjustCreditsInput!) { adjustCredits(input: $input) { userErrors { code } } }', variables: { input: { userId: user.id, amount: 100, reason: 'test credits' } } });
-    return user;
-  }
-
-  signal(signal: NodeJS.Signals): void {
+  /** Sends `signal`; a process still running after `graceMs` is killed. Resolves with the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<number | null> {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return this.exited ?? null;
     this.child.kill(signal);
+    const timer = setTimeout(() => this.child!.kill('SIGKILL'), graceMs);
+    const code = await this.exited!;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+/** A separate analysis worker (`npm run worker`) on the deployment's database. */
+export function startWorker(env: Record<string, string>): Promise<ServiceProcess> {
+  return new ServiceProcess('worker', env).start(/analysis worker started/);
+}
+
+/**
+ * An API instance (`node dist/src/main.js`) in a child process, driven like a TestApp (rest, gql, activeUser…):
+ * its own port and SMTP mailbox; everything else (database, Redis, storage) comes from `env`.
+ */
+export class ApiProcess extends TestApp {
+  process!: ServiceProcess;
+
+  constructor(env: Record<string, string>) {
+    super('postgres', env);
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGKILL');
-      await this.exitCode;
-    }
-    await this.database?.drop();
+  override async start(): Promise<this> {
+    await this.mailbox.start();
+    const port = await freePort();
+    this.databaseUrl = this.env.DATABASE_URL;
+    this.process = await new ServiceProcess('main', { DATA_DIR: this.dataDir, ...this.env, HOST: '127.0.0.1', PORT: String(port), SMTP_URL: `smtp://127.0.0.1:${this.mailbox.port}` }).start(/Clara is serving/);
+    this.baseUrl = `http://127.0.0.1:${port}`;
+    return this;
+  }
+
+  override async stop(): Promise<void> {
+    await this.process?.stop();
+    await this.mailbox.close();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { testDatabases } from '../helpers/database';
-import { ServiceProcess } from '../helpers/service-process';
+import { ServiceOnFreshDatabase } from '../helpers/service-on-fresh-database';
 
 type Outcome = { status: number; body: string } | { error: string };
 
@@ -26,7 +26,7 @@ function send(baseUrl: string, path: string, headers: Record<string, string>, bo
 for (const db of testDatabases()) {
   describe(`graceful shutdown of a real process (${db})`, () => {
     // No worker in the API process: the task stays queued, so its SSE stream is still open at SIGTERM.
-    const service = new ServiceProcess(db, { AGENT_WORKER_IN_PROCESS: 'false', SHUTDOWN_GRACE_SECONDS: '20' });
+    const service = new ServiceOnFreshDatabase(db, { AGENT_WORKER_IN_PROCESS: 'false', SHUTDOWN_GRACE_SECONDS: '20' });
     before(() => service.start());
     after(() => service.stop());
 

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { testDatabases } from '../helpers/database';
-import { ServiceProcess } from '../helpers/service-process';
+import { ServiceOnFreshDatabase } from '../helpers/service-on-fresh-database';
 
 interface ReceivedSpan { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number }
 
@@ -50,10 +50,10 @@ const CONSUMER = 5;
 for (const db of testDatabases()) {
   describe(`tracing over OTLP/HTTP (${db})`, () => {
     const receiver = new OtlpReceiver();
-    let service: ServiceProcess;
+    let service: ServiceOnFreshDatabase;
     before(async () => {
       await receiver.start();
-      service = await new ServiceProcess(db, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100' }).start();
+      service = await new ServiceOnFreshDatabase(db, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100' }).start();
     });
     after(async () => {
       await service?.stop();

@@ -57,6 +57,7 @@ export type ErrorCode =
   | 'QUERY_TOO_COMPLEX'
   | 'QUERY_TOO_DEEP'
   | 'RATE_LIMITED'
+  | 'SERVICE_UNAVAILABLE'
   | 'TOO_MANY_ALIASES'
   | 'TOO_MANY_DIRECTIVES'
   | 'TOO_MANY_ROOT_FIELDS'
@@ -405,7 +406,7 @@ export type RegenerateRecoveryCodesMutation = { regenerateRecoveryCodes: { recov
 import type { ClaraOperation, RunOperation } from '../operation';
 
 /** The error-code catalogue of the server (its ErrorCode enum, from src/core/errors.ts). */
-export const ERROR_CODES = ["ALREADY_EXISTS","BAD_REQUEST","CONFLICT","FORBIDDEN","IDEMPOTENCY_KEY_IN_USE","IDEMPOTENCY_KEY_REUSED","INSUFFICIENT_CREDITS","INTERNAL","INTROSPECTION_DISABLED","METHOD_NOT_ALLOWED","NOT_FOUND","PAYLOAD_TOO_LARGE","QUERY_TOO_COMPLEX","QUERY_TOO_DEEP","RATE_LIMITED","TOO_MANY_ALIASES","TOO_MANY_DIRECTIVES","TOO_MANY_ROOT_FIELDS","TOO_MANY_TOKENS","TRUSTED_DOCUMENT_REQUIRED","TWO_FACTOR_REQUIRED","UNAUTHENTICATED","UNAVAILABLE"] as const;
+export const ERROR_CODES = ["ALREADY_EXISTS","BAD_REQUEST","CONFLICT","FORBIDDEN","IDEMPOTENCY_KEY_IN_USE","IDEMPOTENCY_KEY_REUSED","INSUFFICIENT_CREDITS","INTERNAL","INTROSPECTION_DISABLED","METHOD_NOT_ALLOWED","NOT_FOUND","PAYLOAD_TOO_LARGE","QUERY_TOO_COMPLEX","QUERY_TOO_DEEP","RATE_LIMITED","SERVICE_UNAVAILABLE","TOO_MANY_ALIASES","TOO_MANY_DIRECTIVES","TOO_MANY_ROOT_FIELDS","TOO_MANY_TOKENS","TRUSTED_DOCUMENT_REQUIRED","TWO_FACTOR_REQUIRED","UNAUTHENTICATED","UNAVAILABLE"] as const;
 
 export const ActivateDocument: ClaraOperation<ActivateMutation["activate"], ActivateMutationVariables> = {"id":"4d4db4e2c306c8f16b1a9049042aaff6269c9725d68123b9dbab6478f42612ae","name":"Activate","type":"mutation","rootField":"activate","body":"fragment Problems on UserError { code field message } fragment Profile on User { createdAt credits email firstName id is2faEnabled isActive isDarkMode lastName twoFactorMethod updatedAt } mutation Activate($input: ActivateInput!) { activate(input: $input) { user { ...Profile } userErrors { ...Problems } } }"};
 export const ApiKeyDocument: ClaraOperation<ApiKeyQuery["viewer"], ApiKeyQueryVariables> = {"id":"761cda82c18be0d95eaf640eafeb16a7cee3ca01881b22ef6ff644d1ebfce64d","name":"ApiKey","type":"query","rootField":"viewer","body":"query ApiKey { viewer { apiKey { createdAt id token updatedAt } id } }"};

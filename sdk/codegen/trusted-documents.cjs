@@ -43,7 +43,7 @@ const pascal = (name) => name[0].toUpperCase() + name.slice(1);
 const camel = (name) => name[0].toLowerCase() + name.slice(1);
 
 function typescript(schema, operations, config) {
-  const lines = [`import type { ClaraOperation, RunOperation } from '${config.operationModule}';`, ''];
+  const lines = [`import type { ClaraOperation, RunOperation, SubscribeOperation, SubscriptionHandlers } from '${config.operationModule}';`, ''];
   const errorCodes = schema.getType('ErrorCode').getValues().map((value) => value.name);
   lines.push('/** The error-code catalogue of the server (its ErrorCode enum, from src/core/errors.ts). */');
   lines.push(`export const ERROR_CODES = ${JSON.stringify(errorCodes)} as const;`, '');
@@ -53,15 +53,21 @@ function typescript(schema, operations, config) {
     // One root field: the client answers its value (a mutation's payload); several: the whole data.
     const root = roots.length === 1 && op.operation.selectionSet.selections.length === 1 ? roots[0] : null;
     const rootKey = root ? (root.alias ?? root.name).value : null;
+    op.rootKey = rootKey;
     const result = rootKey ? `${typeName}[${JSON.stringify(rootKey)}]` : typeName;
     const constant = { id: op.id, name: op.name, type: op.type, rootField: rootKey, body: op.body };
     lines.push(`export const ${op.name}Document: ClaraOperation<${result}, ${typeName}Variables> = ${JSON.stringify(constant)};`);
   }
-  lines.push('', '/** One method per operation of sdk/operations/*.graphql, each running through `run` (the client). */');
-  lines.push('export function operationMethods(run: RunOperation) {', '  return {');
+  lines.push('', '/**', ' * One method per operation of sdk/operations/*.graphql: queries and mutations run through `run` (the client), subscriptions', ' * through `subscribe` (they answer the function that ends them).', ' */');
+  lines.push('export function operationMethods(run: RunOperation, subscribe: SubscribeOperation) {', '  return {');
   for (const op of operations) {
     const typeName = `${pascal(op.name)}${pascal(op.type)}`;
+    const result = op.rootKey ? `${typeName}[${JSON.stringify(op.rootKey)}]` : typeName;
     const optional = (op.operation.variableDefinitions ?? []).every((v) => v.type.kind !== Kind.NON_NULL_TYPE || v.defaultValue);
+    if (op.type === 'subscription') {
+      lines.push(`    ${camel(op.name)}: (variables: ${typeName}Variables, handlers: SubscriptionHandlers<${result}>) => subscribe(${op.name}Document, variables, handlers),`);
+      continue;
+    }
     const parameter = optional ? `variables: ${typeName}Variables = {}` : `variables: ${typeName}Variables`;
     lines.push(`    ${camel(op.name)}: (${parameter}) => run(${op.name}Document, variables),`);
   }

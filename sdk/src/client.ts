@@ -1,6 +1,7 @@
+import { createClient, type Client as SocketClient } from 'graphql-ws';
 import { ClaraError, codeOfStatus, knownCode, type ClaraUserError } from './errors';
 import { operationMethods, type OperationMethods } from './generated/operations';
-import type { ClaraOperation } from './operation';
+import type { ClaraOperation, SubscriptionHandlers } from './operation';
 
 export interface ClaraClientOptions {
   /** Where the service runs, e.g. `https://api.clara.example` (the client adds `/graphql` and `/api/v1/...`). */
@@ -19,6 +20,11 @@ export interface ClaraClientOptions {
   textFallback?: boolean;
   /** Another fetch (a test double, a platform's own); the global one by default. */
   fetch?: typeof fetch;
+  /**
+   * The WebSocket class subscriptions use: the global one by default (browsers, React Native, Node 22+); on Node 20
+   * pass the `ws` package's.
+   */
+  webSocketImpl?: unknown;
 }
 
 /** A file to upload; `data` as a Blob (browsers, React Native) or bytes (Node). */
@@ -59,12 +65,14 @@ export class ClaraClient {
   private readonly fetch: typeof fetch;
   /** Set once the server answered PERSISTED_QUERY_NOT_SUPPORTED: then the text is sent straight away. */
   private textOnly = false;
+  /** The graphql-ws connection subscriptions share, opened with the first one (and again after a token change). */
+  private socket?: SocketClient;
 
   constructor(private readonly options: ClaraClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.token = options.token ?? null;
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-    Object.assign(this, operationMethods((operation, variables) => this.run(operation, variables)));
+    Object.assign(this, operationMethods((operation, variables) => this.run(operation, variables), (operation, variables, handlers) => this.subscribe(operation, variables, handlers)));
   }
 
   /** The user token (or API key token) sent as `Authorization: Bearer`, or null when signed out. */
@@ -75,6 +83,8 @@ export class ClaraClient {
   setToken(token: string | null): void {
     if (token === this.token) return;
     this.token = token;
+    // The socket authenticated with the old credentials: the next subscription opens one with the new.
+    this.closeSubscriptions();
     this.options.onTokenChange?.(token);
   }
 
@@ -87,6 +97,35 @@ export class ClaraClient {
     const result = (operation.rootField ? data[operation.rootField] : data) as TResult;
     if (operation.type === 'mutation') this.afterMutation(operation, result as Record<string, unknown> | null);
     return result;
+  }
+
+  /**
+   * Starts a subscription over graphql-ws on `/graphql`, sent by its trusted-document id (with its text, which a
+   * server in `only` mode ignores): each value is the operation's root field, typed. Answers the function that ends it.
+   */
+  subscribe<TResult, TVariables>(operation: ClaraOperation<TResult, TVariables>, variables: TVariables, handlers: SubscriptionHandlers<TResult>): () => void {
+    this.socket ??= createClient({
+      url: `${this.baseUrl.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: this.options.webSocketImpl,
+      connectionParams: () => (this.token ? { authorization: `Bearer ${this.token}` } : {}),
+      retryAttempts: 0,
+    });
+    const payload = { operationName: operation.name, query: operation.body, variables: variables as Record<string, unknown>, extensions: { persistedQuery: { version: 1, sha256Hash: operation.id } } };
+    return this.socket.subscribe<Record<string, unknown>>(payload, {
+      next: (result) => {
+        const [error] = result.errors ?? [];
+        if (error) return handlers.error?.(new ClaraError(knownCode(error.extensions?.code), error.message, { operation: operation.name }));
+        if (result.data) handlers.next((operation.rootField ? result.data[operation.rootField] : result.data) as TResult);
+      },
+      error: (error) => handlers.error?.(socketError(error, operation.name)),
+      complete: () => handlers.complete?.(),
+    });
+  }
+
+  /** Ends every subscription and closes their socket (e.g. when the app goes to the background). */
+  closeSubscriptions(): void {
+    void this.socket?.dispose();
+    this.socket = undefined;
   }
 
   /** Uploads one to five files (`POST /api/v1/uploads`), for `startAnalysis({ input: { uploadIds } })`. */
@@ -170,4 +209,16 @@ async function readJson(response: Response, label: string): Promise<unknown> {
   } catch {
     return null;
   }
+}
+
+/** What graphql-ws hands to `error`: the server's refusal (GraphQL errors) or the close event that ended the socket. */
+function socketError(error: unknown, operation: string): ClaraError {
+  if (Array.isArray(error)) {
+    const [first] = error as { message: string; extensions?: { code?: unknown } }[];
+    return new ClaraError(knownCode(first?.extensions?.code), first?.message ?? 'The subscription was refused.', { operation });
+  }
+  const { code, reason } = (error ?? {}) as { code?: number; reason?: string };
+  // graphql-ws close codes: 4401 no credentials, 4403 refused (or ended: logout, key reset), 4429 too many.
+  const byClose: Record<number, ClaraError['code']> = { 4401: 'UNAUTHENTICATED', 4403: 'UNAUTHENTICATED', 4429: 'RATE_LIMITED' };
+  return new ClaraError(code !== undefined ? (byClose[code] ?? 'NETWORK_ERROR') : 'NETWORK_ERROR', reason || 'The subscription connection closed.', { operation });
 }

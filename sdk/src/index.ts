@@ -1,4 +1,4 @@
 export { ClaraClient, type ClaraClientOptions, type Upload, type UploadFile } from './client';
 export { ClaraError, type ClaraErrorCode, type ClaraUserError, type GraphQLServerCode, type ServerErrorCode } from './errors';
-export type { ClaraOperation, RunOperation } from './operation';
+export type { ClaraOperation, RunOperation, SubscribeOperation, SubscriptionHandlers } from './operation';
 export * from './generated/operations';

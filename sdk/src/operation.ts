@@ -14,3 +14,13 @@ export interface ClaraOperation<TResult, TVariables> {
 }
 
 export type RunOperation = <TResult, TVariables>(operation: ClaraOperation<TResult, TVariables>, variables: TVariables) => Promise<TResult>;
+
+/** What a subscription hands over: each value (its root field), a typed error, and its end. */
+export interface SubscriptionHandlers<TResult> {
+  next(value: TResult): void;
+  error?(error: import('./errors').ClaraError): void;
+  complete?(): void;
+}
+
+/** Starts a subscription; answers the function that ends it. */
+export type SubscribeOperation = <TResult, TVariables>(operation: ClaraOperation<TResult, TVariables>, variables: TVariables, handlers: SubscriptionHandlers<TResult>) => () => void;

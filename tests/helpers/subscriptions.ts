@@ -14,8 +14,8 @@ export class Watch {
   readonly unsubscribe: () => void;
   private wakers: (() => void)[] = [];
 
-  constructor(client: Client, query: string, variables: Record<string, unknown> = {}) {
-    this.unsubscribe = client.subscribe({ query, variables }, {
+  constructor(client: Client, query: string, variables: Record<string, unknown> = {}, extensions?: Record<string, unknown>) {
+    this.unsubscribe = client.subscribe({ query, variables, ...(extensions ? { extensions } : {}) }, {
       next: (result) => this.record(() => this.results.push(result as Received)),
       error: (error) => this.record(() => (this.failure = error)),
       complete: () => this.record(() => (this.completed = true)),

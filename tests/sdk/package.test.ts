@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ERROR_CODES } from '../../sdk/src';
@@ -11,7 +10,8 @@ const root = join(__dirname, '..', '..', '..');
 
 describe('the @clara/sdk package', () => {
   test('builds on its own (its tsconfig: browser and React Native types, no Node types, nothing outside sdk/src) and loads', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'clara-sdk-'));
+    // Under the project (dist/), so the build resolves its one dependency (graphql-ws) as an app's would.
+    const out = mkdtempSync(join(root, 'dist', 'sdk-package-'));
     try {
       const build = spawnSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'sdk', '--outDir', out], { cwd: root, encoding: 'utf8' });
       assert.equal(build.status, 0, `${build.stdout}${build.stderr}`);
@@ -34,10 +34,10 @@ describe('the @clara/sdk package', () => {
     assert.deepEqual([...ERROR_CODES].sort(), Object.keys(ERROR_STATUS).sort());
   });
 
-  test('its package.json ships the build and the manifest, and needs no runtime dependency', () => {
+  test('its package.json ships the build and the manifest, and needs one runtime dependency: the graphql-ws client', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'sdk', 'package.json'), 'utf8'));
     assert.equal(pkg.name, '@clara/sdk');
     assert.deepEqual(pkg.files, ['dist', 'persisted-query-manifest.json']);
-    assert.equal(pkg.dependencies, undefined);
+    assert.deepEqual(pkg.dependencies, { 'graphql-ws': '6.4.2' });
   });
 });

@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
 import { ClaraClient, ClaraError, type ClaraErrorCode } from '../../sdk/src';
 import { EXIF, jpegWithExif } from '../helpers/agent-fixtures';
 import { testDatabases } from '../helpers/database';
 import { GOOGLE_CLIENT_ID, GoogleIssuer } from '../helpers/google-issuer';
 import { PUBLIC_KEY } from '../helpers/harness';
 import { CreditsTestApp } from '../helpers/stripe';
+
+/** Waits (bounded) until the condition holds: subscription values arrive on their own time. */
+async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`${what}: not seen in time`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /** Resolves when `promise` rejects with a ClaraError of this code; answers the error. */
 async function refusal(promise: Promise<unknown>, code: ClaraErrorCode): Promise<ClaraError> {
@@ -52,6 +62,7 @@ for (const db of testDatabases()) {
         publicApiKey: PUBLIC_KEY,
         textFallback: false,
         onTokenChange: (token) => tokens.push(token),
+        webSocketImpl: WebSocket, // Node 20 has no global WebSocket
         fetch: (input, init) => {
           if (String(input).endsWith('/graphql')) sent.push(JSON.parse(String(init?.body)));
           return fetch(input, init);
@@ -99,8 +110,16 @@ for (const db of testDatabases()) {
       assert.deepEqual(checkout?.valueInFiat, { amount: '5.00', currencyCode: 'USD', minorUnits: 500 });
       await refusal(clara.buyCredits({ input: { amount: '3.00' } }), 'NOT_FOUND');
       assert.equal((await clara.viewer()).credits, 0, 'nothing before the payment');
+      // The balance subscription: the balance now, then the payment landing (as an app shows it).
+      const balances: number[] = [];
+      let balanceFailure: ClaraError | undefined;
+      const stopBalance = clara.balanceChanged({}, { next: (viewer) => balances.push(viewer.credits), error: (error) => (balanceFailure = error) });
+      await until(() => balances.length > 0 || balanceFailure !== undefined, 'the current balance');
+      assert.deepEqual([balances, balanceFailure], [[0], undefined]);
       const paid = await t.stripe.pay(new URL(checkout!.url).pathname.split('/').pop()!);
       assert.equal(paid.status, 200);
+      await until(() => balances.includes(500), 'the payment on the balance subscription');
+      stopBalance();
       assert.equal((await clara.viewer()).credits, 500);
       assert.match((await clara.portal()).portal!.url, /^http/);
 
@@ -111,12 +130,17 @@ for (const db of testDatabases()) {
       const started = await clara.startAnalysis({ input: { prompt: 'Was this photo taken in June 2023?', uploadIds: [upload.id] } });
       const taskId = started.task!.id;
       assert.deepEqual(started.task?.inputs.map((input) => input.fileName), ['tower.jpg']);
-      let task = (await clara.task({ id: taskId })).task;
-      for (let polls = 0; task && (task.status === 'QUEUED' || task.status === 'RUNNING') && polls < 600; polls++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        task = (await clara.task({ id: taskId })).task;
-      }
-      assert.equal(task?.status, 'COMPLETED', JSON.stringify(task));
+      // Followed by the task subscription until it ends: the states as they happen, the report with COMPLETED.
+      const states: NonNullable<Awaited<ReturnType<typeof clara.task>>['task']>[] = [];
+      let ended = false;
+      let taskFailure: ClaraError | undefined;
+      clara.taskProgress({ id: taskId }, { next: (state) => states.push(state), error: (error) => (taskFailure = error), complete: () => (ended = true) });
+      await until(() => ended || taskFailure !== undefined, 'the task subscription to complete');
+      assert.equal(taskFailure, undefined);
+      const task = states.at(-1);
+      assert.equal(task?.status, 'COMPLETED', JSON.stringify(states.map((state) => state.status)));
+      assert.ok(states.slice(0, -1).every((state) => state.status === 'QUEUED' || state.status === 'RUNNING'));
+      assert.deepEqual((await clara.task({ id: taskId })).task, task, 'the last state is the task as a query reads it');
       const report = task!.report!;
       assert.equal(report.kind, 'LOCAL_REPORT');
       assert.equal(report.files[0].fileName, 'tower.jpg');

@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ClaraClient, ClaraError, DashboardDocument, ViewerDocument } from '../../sdk/src';
+import { BalanceChangedDocument, ClaraClient, ClaraError, DashboardDocument, ViewerDocument } from '../../sdk/src';
 import { loadConfig } from '../../src/core/config';
 import { operationLimits } from '../../src/graphql/limits';
 import { buildExecutableSchema } from '../../src/graphql/schema';
 import { loadManifest } from '../../src/graphql/trusted-documents';
 import { testDatabases } from '../helpers/database';
 import { TestApp } from '../helpers/harness';
+import { subscriptionClient, Watch } from '../helpers/subscriptions';
 
 const root = join(__dirname, '..', '..', '..');
 const manifest = JSON.parse(readFileSync(join(root, 'sdk', 'persisted-query-manifest.json'), 'utf8'));
@@ -99,6 +100,23 @@ for (const db of testDatabases()) {
         assert.equal(refused.status, 400, query);
         assert.equal(codeOf(refused), 'TRUSTED_DOCUMENT_REQUIRED', query);
         assert.equal(refused.body.data, undefined);
+      }
+    });
+
+    test('only: on the WebSocket too, a subscription runs by its manifest id and is refused as text before parsing', async () => {
+      const socket = subscriptionClient(only, user.token);
+      try {
+        const asText = socket.watch('subscription { balanceChanged { id credits } }');
+        await asText.until((watch) => watch.ended, 'the refusal');
+        assert.equal((asText.failure as { extensions?: { code?: string } }[])[0]?.extensions?.code, 'TRUSTED_DOCUMENT_REQUIRED');
+        assert.deepEqual(asText.results, []);
+        // By id (and a text the server ignores): the manifest's operation runs.
+        const byManifest = new Watch(socket.client, 'subscription { viewer_is_ignored }', {}, byId(BalanceChangedDocument.id).extensions);
+        await byManifest.until((watch) => watch.results.length > 0, 'the current balance');
+        assert.deepEqual(byManifest.results[0].data, { balanceChanged: { id: user.id, credits: 0 } });
+        byManifest.unsubscribe();
+      } finally {
+        await socket.dispose();
       }
     });
 

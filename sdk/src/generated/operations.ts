@@ -301,6 +301,13 @@ export type TasksQueryVariables = Exact<{
 
 export type TasksQuery = { viewer: { id: string, tasks: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, status: TaskStatus, cost: number, prompt: string, error: string | null, createdAt: string, updatedAt: string, inputs: Array<{ fileName: string, category: string, mimeType: string, sizeBytes: number }> } }> } } };
 
+export type TaskProgressSubscriptionVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TaskProgressSubscription = { taskUpdated: { attempts: number, id: string, status: TaskStatus, cost: number, prompt: string, error: string | null, createdAt: string, updatedAt: string, charge: { id: string, valueInCredits: number } | null, refund: { id: string, valueInCredits: number } | null, report: { kind: ReportKind, summary: string, confidence: number | null, reasoning: string, disclaimer: string, sources: Array<string>, provider: { name: string, model: string | null }, claims: Array<{ text: string, source: string, assessment: ClaimAssessment, confidence: number | null, reasoning: string, sources: Array<string> }>, findings: Array<{ kind: FindingKind, severity: FindingSeverity, message: string, evidence: string | null, fileName: string }>, files: Array<{ fileName: string, category: string, mimeType: string, sizeBytes: number | null, image: { camera: string | null, software: string | null, captureTime: string | null, modifyTime: string | null, gpsLatitude: number | null, gpsLongitude: number | null, width: number | null, height: number | null } | null, media: { container: string | null, codecs: string | null, durationSeconds: number | null, encoder: string | null, creationTime: string | null, hasAudio: boolean | null, hasVideo: boolean | null, channels: number | null, sampleRate: number | null } | null, document: { title: string | null, author: string | null, creator: string | null, producer: string | null, pages: number | null, words: number | null, sentences: number | null, totalCharacters: number | null, creationTime: string | null, modifyTime: string | null } | null }> } | null, inputs: Array<{ fileName: string, category: string, mimeType: string, sizeBytes: number }> } };
+
 export type ApiKeyQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -340,6 +347,11 @@ export type TransactionsQueryVariables = Exact<{
 
 
 export type TransactionsQuery = { viewer: { id: string, credits: number, transactions: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, type: TransactionType, kind: TransactionKind, valueInCredits: number, balanceAfter: number, description: string, reference: string | null, createdAt: string, valueInFiat: { amount: string, currencyCode: string, minorUnits: number }, task: { id: string, status: TaskStatus } | null } }> } } };
+
+export type BalanceChangedSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type BalanceChangedSubscription = { balanceChanged: { id: string, credits: number } };
 
 export type DashboardQueryVariables = Exact<{
   transactions?: number | null | undefined;
@@ -403,13 +415,14 @@ export type RegenerateRecoveryCodesMutationVariables = Exact<{
 
 export type RegenerateRecoveryCodesMutation = { regenerateRecoveryCodes: { recoveryCodes: { codes: Array<string> } | null, userErrors: Array<{ field: Array<string> | null, code: ErrorCode, message: string }> } };
 
-import type { ClaraOperation, RunOperation } from '../operation';
+import type { ClaraOperation, RunOperation, SubscribeOperation, SubscriptionHandlers } from '../operation';
 
 /** The error-code catalogue of the server (its ErrorCode enum, from src/core/errors.ts). */
 export const ERROR_CODES = ["ALREADY_EXISTS","BAD_REQUEST","CONFLICT","FORBIDDEN","IDEMPOTENCY_KEY_IN_USE","IDEMPOTENCY_KEY_REUSED","INSUFFICIENT_CREDITS","INTERNAL","INTROSPECTION_DISABLED","METHOD_NOT_ALLOWED","NOT_FOUND","PAYLOAD_TOO_LARGE","QUERY_TOO_COMPLEX","QUERY_TOO_DEEP","RATE_LIMITED","SERVICE_UNAVAILABLE","TOO_MANY_ALIASES","TOO_MANY_DIRECTIVES","TOO_MANY_ROOT_FIELDS","TOO_MANY_TOKENS","TRUSTED_DOCUMENT_REQUIRED","TWO_FACTOR_REQUIRED","UNAUTHENTICATED","UNAVAILABLE"] as const;
 
 export const ActivateDocument: ClaraOperation<ActivateMutation["activate"], ActivateMutationVariables> = {"id":"4d4db4e2c306c8f16b1a9049042aaff6269c9725d68123b9dbab6478f42612ae","name":"Activate","type":"mutation","rootField":"activate","body":"fragment Problems on UserError { code field message } fragment Profile on User { createdAt credits email firstName id is2faEnabled isActive isDarkMode lastName twoFactorMethod updatedAt } mutation Activate($input: ActivateInput!) { activate(input: $input) { user { ...Profile } userErrors { ...Problems } } }"};
 export const ApiKeyDocument: ClaraOperation<ApiKeyQuery["viewer"], ApiKeyQueryVariables> = {"id":"761cda82c18be0d95eaf640eafeb16a7cee3ca01881b22ef6ff644d1ebfce64d","name":"ApiKey","type":"query","rootField":"viewer","body":"query ApiKey { viewer { apiKey { createdAt id token updatedAt } id } }"};
+export const BalanceChangedDocument: ClaraOperation<BalanceChangedSubscription["balanceChanged"], BalanceChangedSubscriptionVariables> = {"id":"09f1fbdabcf8f9c915683a3e33080465bc662d0d61f654880dfadb17d361f128","name":"BalanceChanged","type":"subscription","rootField":"balanceChanged","body":"subscription BalanceChanged { balanceChanged { credits id } }"};
 export const BuyCreditsDocument: ClaraOperation<BuyCreditsMutation["buyCredits"], BuyCreditsMutationVariables> = {"id":"ecb1f7bd38fe4749d67de75af01c193bebd36f0c14ad35f6863a6e1b3aef7be3","name":"BuyCredits","type":"mutation","rootField":"buyCredits","body":"fragment Problems on UserError { code field message } mutation BuyCredits($input: BuyCreditsInput!) { buyCredits(input: $input) { checkout { returnPath url valueInCredits valueInFiat { amount currencyCode minorUnits } } userErrors { ...Problems } } }"};
 export const ChangePasswordDocument: ClaraOperation<ChangePasswordMutation["changePassword"], ChangePasswordMutationVariables> = {"id":"465fb51bc26f6190d01f0d77efc5c40908ae0d2fe0d2d0165ec34bdb78dc89fc","name":"ChangePassword","type":"mutation","rootField":"changePassword","body":"fragment Problems on UserError { code field message } mutation ChangePassword($input: ChangePasswordInput!) { changePassword(input: $input) { done userErrors { ...Problems } } }"};
 export const ConfirmTotpSetupDocument: ClaraOperation<ConfirmTotpSetupMutation["confirmTotpSetup"], ConfirmTotpSetupMutationVariables> = {"id":"44913b9f269259b81f2ee63d916fe884005bf5cec7fbdc87a022b806b39f079c","name":"ConfirmTotpSetup","type":"mutation","rootField":"confirmTotpSetup","body":"fragment Problems on UserError { code field message } fragment Profile on User { createdAt credits email firstName id is2faEnabled isActive isDarkMode lastName twoFactorMethod updatedAt } mutation ConfirmTotpSetup($input: SecondFactorCodeInput!) { confirmTotpSetup(input: $input) { recoveryCodes { codes } user { ...Profile } userErrors { ...Problems } } }"};
@@ -432,16 +445,21 @@ export const StartAnalysisDocument: ClaraOperation<StartAnalysisMutation["startA
 export const StartTotpSetupDocument: ClaraOperation<StartTotpSetupMutation["startTotpSetup"], StartTotpSetupMutationVariables> = {"id":"b576cb1c21cff426dfc0d1c8051d7d5d3abbffa6edb0e877cbca23f6bb8b2be4","name":"StartTotpSetup","type":"mutation","rootField":"startTotpSetup","body":"fragment Problems on UserError { code field message } mutation StartTotpSetup($input: SecondFactorCodeInput!) { startTotpSetup(input: $input) { totp { otpauthUri secret } userErrors { ...Problems } } }"};
 export const SupportedAttachmentsDocument: ClaraOperation<SupportedAttachmentsQuery["supportedAttachments"], SupportedAttachmentsQueryVariables> = {"id":"bd4acffe3f488d23508251177d08a9c1ecf046a219fabf775de3256d554a62a5","name":"SupportedAttachments","type":"query","rootField":"supportedAttachments","body":"query SupportedAttachments { supportedAttachments { category extensions } }"};
 export const TaskDocument: ClaraOperation<TaskQuery["viewer"], TaskQueryVariables> = {"id":"bd60b92555597cd19221e7bf55d3d0b62d70d7e6263678839f94331d74e4f5f4","name":"Task","type":"query","rootField":"viewer","body":"fragment Report on AnalysisReport { claims { assessment confidence reasoning source sources text } confidence disclaimer files { category document { author creationTime creator modifyTime pages producer sentences title totalCharacters words } fileName image { camera captureTime gpsLatitude gpsLongitude height modifyTime software width } media { channels codecs container creationTime durationSeconds encoder hasAudio hasVideo sampleRate } mimeType sizeBytes } findings { evidence fileName kind message severity } kind provider { model name } reasoning sources summary } fragment TaskSummary on Task { cost createdAt error id inputs { category fileName mimeType sizeBytes } prompt status updatedAt } query Task($id: ID!) { viewer { id task(id: $id) { attempts charge { id valueInCredits } refund { id valueInCredits } report { ...Report } ...TaskSummary } } }"};
+export const TaskProgressDocument: ClaraOperation<TaskProgressSubscription["taskUpdated"], TaskProgressSubscriptionVariables> = {"id":"3a2102cfe20622778ce39a1d97a5982d89308ebd807a0027bc14a2c498544e70","name":"TaskProgress","type":"subscription","rootField":"taskUpdated","body":"fragment Report on AnalysisReport { claims { assessment confidence reasoning source sources text } confidence disclaimer files { category document { author creationTime creator modifyTime pages producer sentences title totalCharacters words } fileName image { camera captureTime gpsLatitude gpsLongitude height modifyTime software width } media { channels codecs container creationTime durationSeconds encoder hasAudio hasVideo sampleRate } mimeType sizeBytes } findings { evidence fileName kind message severity } kind provider { model name } reasoning sources summary } fragment TaskSummary on Task { cost createdAt error id inputs { category fileName mimeType sizeBytes } prompt status updatedAt } subscription TaskProgress($id: ID!) { taskUpdated(id: $id) { attempts charge { id valueInCredits } refund { id valueInCredits } report { ...Report } ...TaskSummary } }"};
 export const TasksDocument: ClaraOperation<TasksQuery["viewer"], TasksQueryVariables> = {"id":"fc70cc9393a88ac552faeff2c99350ee39abf8d8fa08e525621bc32796d4bcc1","name":"Tasks","type":"query","rootField":"viewer","body":"fragment TaskSummary on Task { cost createdAt error id inputs { category fileName mimeType sizeBytes } prompt status updatedAt } query Tasks($after: String, $first: Int = 20, $status: TaskStatus) { viewer { id tasks(first: $first, after: $after, status: $status) { edges { cursor node { ...TaskSummary } } pageInfo { endCursor hasNextPage } totalCount } } }"};
 export const TransactionsDocument: ClaraOperation<TransactionsQuery["viewer"], TransactionsQueryVariables> = {"id":"e622d2dc9edb9dc58c78d0dc5bba003268ca797d87eebe7ed6c0d5b6736258ce","name":"Transactions","type":"query","rootField":"viewer","body":"fragment TransactionRow on Transaction { balanceAfter createdAt description id kind reference task { id status } type valueInCredits valueInFiat { amount currencyCode minorUnits } } query Transactions($after: String, $first: Int = 20, $type: TransactionType) { viewer { credits id transactions(first: $first, after: $after, type: $type) { edges { cursor node { ...TransactionRow } } pageInfo { endCursor hasNextPage } totalCount } } }"};
 export const UpdateProfileDocument: ClaraOperation<UpdateProfileMutation["updateUser"], UpdateProfileMutationVariables> = {"id":"b82a2a3f82612ef0107e55f993bebaeb6cd6b5f0b45d90f910928908b06a1acf","name":"UpdateProfile","type":"mutation","rootField":"updateUser","body":"fragment Problems on UserError { code field message } fragment Profile on User { createdAt credits email firstName id is2faEnabled isActive isDarkMode lastName twoFactorMethod updatedAt } mutation UpdateProfile($input: UpdateUserInput!) { updateUser(input: $input) { user { ...Profile } userErrors { ...Problems } } }"};
 export const ViewerDocument: ClaraOperation<ViewerQuery["viewer"], ViewerQueryVariables> = {"id":"5224f9fbde57d8718e118fa5dca46406b7953743f286eb24afc25d97808baab3","name":"Viewer","type":"query","rootField":"viewer","body":"fragment Profile on User { createdAt credits email firstName id is2faEnabled isActive isDarkMode lastName twoFactorMethod updatedAt } query Viewer { viewer { ...Profile } }"};
 
-/** One method per operation of sdk/operations/*.graphql, each running through `run` (the client). */
-export function operationMethods(run: RunOperation) {
+/**
+ * One method per operation of sdk/operations/*.graphql: queries and mutations run through `run` (the client), subscriptions
+ * through `subscribe` (they answer the function that ends them).
+ */
+export function operationMethods(run: RunOperation, subscribe: SubscribeOperation) {
   return {
     activate: (variables: ActivateMutationVariables) => run(ActivateDocument, variables),
     apiKey: (variables: ApiKeyQueryVariables = {}) => run(ApiKeyDocument, variables),
+    balanceChanged: (variables: BalanceChangedSubscriptionVariables, handlers: SubscriptionHandlers<BalanceChangedSubscription["balanceChanged"]>) => subscribe(BalanceChangedDocument, variables, handlers),
     buyCredits: (variables: BuyCreditsMutationVariables) => run(BuyCreditsDocument, variables),
     changePassword: (variables: ChangePasswordMutationVariables) => run(ChangePasswordDocument, variables),
     confirmTotpSetup: (variables: ConfirmTotpSetupMutationVariables) => run(ConfirmTotpSetupDocument, variables),
@@ -464,6 +482,7 @@ export function operationMethods(run: RunOperation) {
     startTotpSetup: (variables: StartTotpSetupMutationVariables) => run(StartTotpSetupDocument, variables),
     supportedAttachments: (variables: SupportedAttachmentsQueryVariables = {}) => run(SupportedAttachmentsDocument, variables),
     task: (variables: TaskQueryVariables) => run(TaskDocument, variables),
+    taskProgress: (variables: TaskProgressSubscriptionVariables, handlers: SubscriptionHandlers<TaskProgressSubscription["taskUpdated"]>) => subscribe(TaskProgressDocument, variables, handlers),
     tasks: (variables: TasksQueryVariables = {}) => run(TasksDocument, variables),
     transactions: (variables: TransactionsQueryVariables = {}) => run(TransactionsDocument, variables),
     updateProfile: (variables: UpdateProfileMutationVariables) => run(UpdateProfileDocument, variables),

@@ -88,25 +88,11 @@ export class TestApp {
   }
 
   async stop(): Promise<void> {
-    await this.settleTasks();
     await this.app?.http.close();
     await this.orm?.close();
     await this.dropDatabase?.();
     await this.mailbox.close();
     rmSync(this.dataDir, { recursive: true, force: true });
-  }
-
-  /**
-   * With the worker in this process, lets the tasks a suite left queued finish first (at most a minute): a job
-   * still running when the database closes would fail after the suite ended.
-   */
-  private async settleTasks(): Promise<void> {
-    if (!this.app || !this.config.agentWorkerInProcess) return;
-    for (let waited = 0; waited < 60_000; waited += 100) {
-      const [{ count }] = await this.orm.em.getConnection().execute(`select count(*)::int as count from tasks where status in ('queued', 'running')`);
-      if (count === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
   }
 
   /** A REST call under /api/v1. `auth` is the raw Authorization header value. */

@@ -58,13 +58,21 @@ const MIGRATION_LOCK_KEY = 7_262_001;
  */
 export async function migrate(orm: MikroORM, options: { exclusive?: boolean } = {}): Promise<void> {
   if (!options.exclusive) return void (await orm.getMigrator().up());
-  const lock = new Client({ connectionString: orm.config.get('clientUrl') });
+  await underStartupLock(orm.config.get('clientUrl')!, () => orm.getMigrator().up());
+}
+
+/**
+ * Runs `work` holding a session advisory lock on a connection of its own: instances that start together on one
+ * PostgreSQL take turns at creating what they share (the migrations, the job queue's schema and queue).
+ */
+export async function underStartupLock<T>(databaseUrl: string, work: () => Promise<T>): Promise<T> {
+  const lock = new Client({ connectionString: databaseUrl });
   await lock.connect();
   try {
     await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await orm.getMigrator().up();
+    return await work();
   } finally {
-    // Ending the session releases the lock, also when a migration failed.
+    // Ending the session releases the lock, also when the work failed.
     await lock.end();
   }
 }

@@ -46,6 +46,7 @@ import { registerProbes } from '../observability/lifecycle';
 import { registerMetricsRoute, registerRequestMetrics } from '../observability/metrics';
 import { currentObservation, registerRequestContext } from '../observability/request-context';
 import { rawQuery } from '../database/shared-pool';
+import { underStartupLock } from '../database/orm';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
@@ -166,7 +167,8 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
   await http.register(stripeWebhookRoutes(services), { prefix: REST_PREFIX });
 
   // The queue's tables exist before the first request; the worker runs here unless it runs elsewhere.
-  await services.queue.start();
+  // On a shared PostgreSQL several instances may start at once: pg-boss's schema and queue are made in turn.
+  await (config.databaseUrl ? underStartupLock(config.databaseUrl, () => services.queue.start()) : services.queue.start());
   const stopWorker = config.agentWorkerInProcess ? await startAnalysisWorker(services) : undefined;
 
   registerMcpEndpoint(http, schema, services, mcpTools);

@@ -61,11 +61,13 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: 'The request body is too large.',
   415: 'Unsupported Content-Type.',
   429: 'Rate limited: retry after the Retry-After seconds (`data.retry_after_seconds` when known).',
-  503: 'A service this depends on (database, mail, payments) is unavailable: retry later.',
+  503: 'A service this depends on (database, mail, payments) is unavailable: retry later (`Retry-After`, `data.retry_after_seconds` when known).',
 };
+const retryAfter: JsonSchema = { anyOf: [nullSchema, { type: 'object', properties: { retry_after_seconds: { type: 'integer', minimum: 1 } }, required: ['retry_after_seconds'], additionalProperties: false }] };
 const errorData: Record<number, JsonSchema> = {
   401: { anyOf: [nullSchema, { type: 'object', properties: { is_2fa_enabled: { const: true } }, required: ['is_2fa_enabled'], additionalProperties: false }] },
-  429: { anyOf: [nullSchema, { type: 'object', properties: { retry_after_seconds: { type: 'integer', minimum: 1 } }, required: ['retry_after_seconds'], additionalProperties: false }] },
+  429: retryAfter,
+  503: retryAfter,
 };
 /** The error answer's JSON Schema for a status: the envelope with `data` null (or the data that status carries). */
 export const errorResponse = (status: number): JsonSchema => ({ description: ERROR_DESCRIPTIONS[status] ?? 'Error.', ...envelope(errorData[status] ?? nullSchema, 'error') });
@@ -75,7 +77,8 @@ export const errorResponse = (status: number): JsonSchema => ({ description: ERR
  * valid JSON, too large or of another type; an Authorization header that is not valid.
  */
 function commonErrors(doc: RouteDoc): number[] {
-  const errors = [429];
+  // 503: the database (or a service the path needs) cannot be reached right now; any path may meet it.
+  const errors = [429, 503];
   if (doc.method !== 'GET') errors.push(400, 413, 415);
   if (doc.querystring) errors.push(400);
   if (!(doc.auth.length === 1 && doc.auth[0] === 'none')) errors.push(401);

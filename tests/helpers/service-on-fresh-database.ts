@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { EMBEDDED_POOL_SIZE } from '../../src/database/embedded-postgres';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './database';
 import { ADMIN_KEY, PUBLIC_KEY } from './harness';
+import { deploymentEnv } from './service-process';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -28,24 +29,16 @@ export class ServiceOnFreshDatabase {
     this.child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // The settings every test process shares (secrets, cheap hashes, generous limits): service-process.ts.
       env: {
         PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'info',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATA_DIR: this.dataDir,
-        DATABASE_URL: this.database.url,
-        ...(this.kind === 'embedded' ? { DATABASE_POOL_MAX: String(EMBEDDED_POOL_SIZE) } : {}),
-        JWT_SECRET: 'test-jwt-secret-that-is-long-enough-1234567890',
-        PUBLIC_API_KEY: PUBLIC_KEY,
-        ADMIN_API_KEY: ADMIN_KEY,
-        ARGON2_MEMORY_KIB: '1024',
-        ARGON2_TIME_COST: '1',
-        RATE_LIMIT_PER_SECOND: '10000',
-        AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '10000',
-        AUTH_RATE_LIMIT_PER_IP_PER_MINUTE: '10000',
-        ...this.env,
+        ...deploymentEnv(this.database.url, {
+          HOST: '127.0.0.1',
+          PORT: '0',
+          DATA_DIR: this.dataDir,
+          ...(this.kind === 'embedded' ? { DATABASE_POOL_MAX: String(EMBEDDED_POOL_SIZE) } : {}),
+          ...this.env,
+        }),
       },
     });
     this.exitCode = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));

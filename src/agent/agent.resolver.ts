@@ -67,11 +67,11 @@ export class TaskResolver {
 
   @FieldResolver(() => Transaction, { nullable: true, description: 'The ledger row of the charge.' })
   charge(@Root() task: Task, @Ctx() ctx: Context): Promise<Transaction | null> | null {
-    return task.chargeTransactionId ? ctx.loaders.transactions.load(task.chargeTransactionId) : null;
+    return task.chargeTransactionId ? ctx.loaders.transaction(task.chargeTransactionId, task.userId) : null;
   }
 
   @FieldResolver(() => Transaction, { nullable: true, description: 'The ledger row of the refund, if the task failed.' })
   refund(@Root() task: Task, @Ctx() ctx: Context): Promise<Transaction | null> | null {
-    return task.refundTransactionId ? ctx.loaders.transactions.load(task.refundTransactionId) : null;
+    return task.refundTransactionId ? ctx.loaders.transaction(task.refundTransactionId, task.userId) : null;
   }
 }

@@ -88,6 +88,6 @@ export class TransactionResolver {
 
   @FieldResolver(() => Task, { nullable: true, description: 'The analysis this row charged or refunded.' })
   task(@Root() transaction: Transaction, @Ctx() ctx: Context): Promise<Task | null> | null {
-    return transaction.reference?.startsWith('task_') ? ctx.loaders.tasks.load(transaction.reference) : null;
+    return transaction.reference?.startsWith('task_') ? ctx.loaders.task(transaction.reference, transaction.userId) : null;
   }
 }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Services } from '../app/services';
+import type { User } from '../accounts/user.entity';
 import { callerUser, type Caller } from '../auth/caller';
 import type { Budget } from '../auth/rate-limits';
 import { requestOrigin, type RequestOrigin } from '../security-log/request-origin';
@@ -14,7 +15,7 @@ export interface Context {
   /** IP and user agent, recorded on new sessions and security log entries. */
   origin: RequestOrigin;
   services: Services;
-  /** Batches nested reads (a page's tasks, charges, refunds) into one query per type, scoped to the caller. */
+  /** Batches nested reads (a page's tasks, charges, refunds) into one query per type, each scoped to an owner. */
   loaders: RequestLoaders;
   /** Set by the REST shim and MCP: a mutation's refusal is thrown (status, data) rather than returned as userErrors. */
   throwUserErrors?: boolean;
@@ -37,21 +38,44 @@ export interface Context {
 export async function createContext(services: Services, authorization: string | undefined, ip: string, userAgent?: string): Promise<Context> {
   const root = services.orm.em as EntityManager;
   const caller = await services.callers.resolve(root, authorization);
-  const user = callerUser(caller);
-  let em: EntityManager | undefined;
-  return {
-    get em(): EntityManager {
-      if (!em) {
-        em = root.fork();
-        if (user) em.merge(user);
-      }
-      return em;
-    },
-    caller,
-    ip,
-    origin: requestOrigin(ip, userAgent),
-    services,
-    loaders: new RequestLoaders(root, user?.id ?? null),
-    idempotency: { replayed: false },
-  };
+  return new RequestContext(new UnitOfWork(root, callerUser(caller)), caller, ip, requestOrigin(ip, userAgent), services, new RequestLoaders(root));
+}
+
+/** The request's EntityManager, forked on first use; every copy of the context shares this one. */
+class UnitOfWork {
+  private em?: EntityManager;
+
+  constructor(
+    private readonly root: EntityManager,
+    private readonly user: User | null,
+  ) {}
+
+  get(): EntityManager {
+    if (!this.em) {
+      this.em = this.root.fork();
+      if (this.user) this.em.merge(this.user);
+    }
+    return this.em;
+  }
+}
+
+/**
+ * `em` is a getter on the class, not an own property: Apollo hands resolvers a copy of the context
+ * (Object.assign over Object.create of its prototype), which copies own getters by calling them.
+ */
+class RequestContext implements Context {
+  idempotency = { replayed: false };
+
+  constructor(
+    private readonly unitOfWork: UnitOfWork,
+    public caller: Caller,
+    public ip: string,
+    public origin: RequestOrigin,
+    public services: Services,
+    public loaders: RequestLoaders,
+  ) {}
+
+  get em(): EntityManager {
+    return this.unitOfWork.get();
+  }
 }

@@ -31,12 +31,12 @@ async function loadNode(ctx: Context, id: string): Promise<Node | null> {
     case 'user':
       return id === me.id ? me : null;
     case 'task':
-      return ctx.loaders.tasks.load(id);
+      return ctx.loaders.task(id, me.id);
     case 'transaction':
-      return ctx.loaders.transactions.load(id);
+      return ctx.loaders.transaction(id, me.id);
     case 'security_event':
       // Like `User.securityLog`: the owner's user token only.
-      return ctx.caller.kind === 'user' ? ctx.loaders.securityEvents.load(id) : null;
+      return ctx.caller.kind === 'user' ? ctx.loaders.securityEvent(id, me.id) : null;
     case 'api_key': {
       // Like `User.apiKey`: an API key token cannot read the key.
       if (ctx.caller.kind !== 'user') return null;

@@ -3,14 +3,15 @@ import { after, before, describe, test } from 'node:test';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { grantCredits } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
-import { TestApp } from '../helpers/harness';
+import { ADMIN_KEY, TestApp } from '../helpers/harness';
 
 /** The dashboard an app shows: the user, a page of transactions with their tasks, a page of tasks with charge, refund and report. */
-const DASHBOARD = `query ($tasks: Int!, $transactions: Int!) { viewer {
-  id credits
+const NESTED = `
   transactions(first: $transactions) { totalCount edges { node { id valueInCredits valueInFiat { amount } task { id status } } } pageInfo { hasNextPage } }
-  tasks(first: $tasks) { edges { node { id status charge { id valueInCredits } refund { id } report { summary findings { kind severity } files { fileName } } } } }
-} }`;
+  tasks(first: $tasks) { edges { node { id status charge { id valueInCredits } refund { id } report { summary findings { kind severity } files { fileName } } } } }`;
+const DASHBOARD = `query ($tasks: Int!, $transactions: Int!) { viewer { id credits ${NESTED} } }`;
+/** The same nested fields read by an operator through the admin key (the user is not the caller). */
+const ADMIN_VIEW = `query ($id: ID!, $tasks: Int!, $transactions: Int!) { adminUser(id: $id) { id credits ${NESTED} } }`;
 
 for (const db of testDatabases()) {
   describe(`nested fields are batched: statements per request stay constant as pages grow (${db})`, () => {
@@ -60,6 +61,51 @@ for (const db of testDatabases()) {
       const reads = (table: string) => t.queries.filter((query) => query.includes(`from "${table}"`)).length;
       assert.equal(reads('transactions'), 3, t.queries.join('\n'));
       assert.equal(reads('tasks'), 2, t.queries.join('\n'));
+    });
+
+    test('the admin key follows the same user\'s ledger to its tasks and each task to its charge and refund, batched alike', async () => {
+      const own = await statementsFor({ tasks: 24, transactions: 40 });
+      t.queries.length = 0;
+      const res = await t.gql(ADMIN_VIEW, { id: user.id, tasks: 24, transactions: 40 }, ADMIN_KEY);
+      assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+      const seen = res.body.data.adminUser;
+      assert.deepEqual(seen.tasks, own.data.tasks, 'every charge, refund and report, as the owner sees them');
+      assert.deepEqual(seen.transactions, own.data.transactions, 'every charge and refund leads to its task');
+      assert.equal(seen.transactions.edges.filter((edge: { node: any }) => edge.node.task?.id).length, 32);
+      assert.ok(t.queries.length <= own.count + 1, `${t.queries.length} statements for the admin, ${own.count} for the owner:\n${t.queries.join('\n')}`);
+    });
+
+    test('a nested row is read only under its parent\'s owner: someone else\'s id through node is null', async () => {
+      const other = await t.activeUser();
+      const taskId = (await statementsFor({ tasks: 1, transactions: 1 })).data.tasks.edges[0].node.id;
+      const res = await t.gql('query ($id: ID!) { node(id: $id) { id } }', { id: taskId }, other.token);
+      assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+      assert.equal(res.body.data.node, null);
+      const mine = await t.gql('query ($id: ID!) { node(id: $id) { id } }', { id: taskId }, user.token);
+      assert.equal(mine.body.data.node?.id, taskId);
+    });
+
+    test('reads answered from the caller\'s own row fork no unit of work (GraphQL viewer and user, REST user); a mutation does', async () => {
+      const root = t.orm.em;
+      const fork = root.fork;
+      let forks = 0;
+      root.fork = function (this: typeof root, ...args: Parameters<typeof fork>) {
+        forks++;
+        return fork.apply(this, args);
+      } as typeof fork;
+      try {
+        const viewer = await t.gql('{ viewer { id credits } }', {}, user.token);
+        assert.equal(viewer.body.data.viewer.id, user.id);
+        const read = await t.gql('query ($id: ID!) { user(id: $id) { id email } }', { id: user.id }, user.token);
+        assert.equal(read.body.data.user.id, user.id);
+        assert.equal((await t.rest('GET', `/users/${user.id}`, { auth: user.token })).status, 200);
+        assert.equal(forks, 0, 'no EntityManager forked for reads of the caller');
+        const changed = await t.gql('mutation ($input: UpdateUserInput!) { updateUser(input: $input) { user { firstName } userErrors { message } } }', { input: { firstName: 'Forked' } }, user.token);
+        assert.equal(changed.body.data?.updateUser?.user?.firstName, 'Forked', JSON.stringify(changed.body));
+        assert.equal(forks, 1, 'the mutation forked one, shared by every copy of its context');
+      } finally {
+        root.fork = fork;
+      }
     });
   });
 }

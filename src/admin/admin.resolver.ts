@@ -14,8 +14,8 @@ export class AdminResolver {
   async adminUsers(@Args() args: UserSearchArgs, @Ctx() ctx: Context) {
     const { email, name, status, ...page } = args;
     const filter = { email, name, status };
-    const found = await ctx.services.admin.search(ctx.em, filter, page);
-    return toConnection(found, () => ctx.services.admin.count(ctx.em, filter));
+    const found = await ctx.services.admin.search(ctx.readOnlyEm, filter, page);
+    return toConnection(found, () => ctx.services.admin.count(ctx.readOnlyEm, filter));
   }
 
   @Query(() => User, { description: `${ADMIN}: one user, with the balance and (through its connections) transactions, tasks and security log.` })

@@ -48,8 +48,8 @@ export class AgentResolver {
 export class UserTasksResolver {
   @FieldResolver(() => TaskConnection, { description: 'Your analysis tasks, newest first.' })
   async tasks(@Root() user: User, @Args() args: TasksArgs, @Ctx() ctx: Context) {
-    const page = await ctx.services.tasks.page(ctx.em, user.id, args);
-    return toConnection(page, () => ctx.services.tasks.count(ctx.em, user.id, args.status));
+    const page = await ctx.services.tasks.page(ctx.readOnlyEm, user.id, args);
+    return toConnection(page, () => ctx.services.tasks.count(ctx.readOnlyEm, user.id, args.status));
   }
 
   @FieldResolver(() => Task, { nullable: true, description: 'One of your tasks; null when there is none with this id.' })

@@ -69,8 +69,8 @@ export class CreditsResolver {
 export class UserCreditsResolver {
   @FieldResolver(() => TransactionConnection, { description: 'Your transactions, newest first.' })
   transactions(@Root() user: User, @Args() args: TransactionsArgs, @Ctx() ctx: Context) {
-    const page = ctx.services.credits.page(ctx.em, user.id, args);
-    return page.then((p) => toConnection(p, () => ctx.services.credits.count(ctx.em, user.id, args.type)));
+    const page = ctx.services.credits.page(ctx.readOnlyEm, user.id, args);
+    return page.then((p) => toConnection(p, () => ctx.services.credits.count(ctx.readOnlyEm, user.id, args.type)));
   }
 
   @FieldResolver(() => Transaction, { nullable: true, description: 'One of your transactions; null when there is none with this id.' })

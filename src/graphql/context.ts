@@ -10,6 +10,8 @@ import { RequestLoaders } from './loaders';
 export interface Context {
   /** This request's unit of work, forked on first use (see createContext). */
   readonly em: EntityManager;
+  /** The shared EntityManager, for hand-written read-only queries (plain-row pages and counts): no unit of work needed. */
+  readonly readOnlyEm: EntityManager;
   caller: Caller;
   ip: string;
   /** IP and user agent, recorded on new sessions and security log entries. */
@@ -38,7 +40,7 @@ export interface Context {
 export async function createContext(services: Services, authorization: string | undefined, ip: string, userAgent?: string): Promise<Context> {
   const root = services.orm.em as EntityManager;
   const caller = await services.callers.resolve(root, authorization);
-  return new RequestContext(new UnitOfWork(root, callerUser(caller)), caller, ip, requestOrigin(ip, userAgent), services, new RequestLoaders(root));
+  return new RequestContext(new UnitOfWork(root, callerUser(caller)), root, caller, ip, requestOrigin(ip, userAgent), services, new RequestLoaders(root));
 }
 
 /** The request's EntityManager, forked on first use; every copy of the context shares this one. */
@@ -68,6 +70,7 @@ class RequestContext implements Context {
 
   constructor(
     private readonly unitOfWork: UnitOfWork,
+    public readonly readOnlyEm: EntityManager,
     public caller: Caller,
     public ip: string,
     public origin: RequestOrigin,

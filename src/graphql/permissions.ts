@@ -104,8 +104,11 @@ const isCallersUser = rule({ cache: 'no_cache' })((parent: { id?: unknown }, _ar
   parent.id === callerUser(ctx.caller)?.id ? true : forbidden('Only your own account\'s details can be read; sign in as that user.'),
 );
 
+/** The admin key, refused without an error of its own: shield's `or` evaluates every rule, and an error costs a stack trace. */
+const isAdminOrNothing = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) => ctx.caller.kind === 'admin');
+
 /** The owner's rule for a User field, or the admin key (adminUser's recent activity); the owner's refusal is the one shown. */
-const ownerOrAdmin = (ownerRule: ReturnType<typeof chain>) => or(ownerRule, isAdmin);
+const ownerOrAdmin = (ownerRule: ReturnType<typeof chain>) => or(ownerRule, isAdminOrNothing);
 
 /** Types with a few guarded fields: every other field is open (and left unwrapped, like OPEN_TYPES). */
 const GUARDED_FIELDS = {

@@ -8,7 +8,7 @@ const DESCRIPTION = 'Sign-ins, failed sign-ins, password, 2FA, API key, session 
 
 function logPage(ctx: Context, userId: string, args: ConnectionArgs) {
   const log = ctx.services.securityLog;
-  return log.page(ctx.em, userId, args).then((page) => toConnection(page, () => log.count(ctx.em, userId)));
+  return log.page(ctx.readOnlyEm, userId, args).then((page) => toConnection(page, () => log.count(ctx.readOnlyEm, userId)));
 }
 
 /** GraphQL adapter over SecurityLog: the owner reads it from the graph, the admin key by user id (graphql/permissions.ts). */

@@ -23,7 +23,7 @@ export class BudgetExceeded extends DomainError {
 
 /**
  * Budgets. Callers spend cost points (src/graphql/cost.ts), not requests, from a budget per window: the
- * signed-in per user session or API key, everyone else per client IP with a smaller budget. The store is
+ * signed-in per user (all their sessions together) or API key, everyone else per client IP with a smaller budget. The store is
  * memory for a single instance or Redis (REDIS_URL) so several instances share one budget per caller.
  */
 export class RateLimits {
@@ -44,7 +44,7 @@ export class RateLimits {
   }
 
   /**
-   * Spends `cost` points of the budget `key` belongs to (an API key, a user session, or `ip:` and the IP
+   * Spends `cost` points of the budget `key` belongs to (an API key, a user, or `ip:` and the IP
    * of a caller without credentials). Over budget: BudgetExceeded. No limit configured: null.
    */
   async spend(key: string, cost: number, anonymous: boolean): Promise<Budget | null> {

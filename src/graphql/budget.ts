@@ -15,8 +15,8 @@ export function isKeyless(caller: Caller): boolean {
 }
 
 /**
- * Spends `cost` points of the caller's budget (a user session, an API key, the admin key, or, keyless, the
- * client IP) and keeps the result on the context for the RateLimit headers and the `rateLimit` field.
+ * Spends `cost` points of the caller's budget (one per user, shared by all their sessions; one per API key; the admin
+ * key's; or, keyless, the client IP's) and keeps the result on the context for the RateLimit headers and the `rateLimit` field.
  * Over budget: BudgetExceeded (429).
  */
 export async function spendBudget(context: Context, cost: number): Promise<Budget | null> {

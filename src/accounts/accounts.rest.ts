@@ -50,7 +50,7 @@ export const accountsRest: RestOperation[] = [
       ? 'User registered successfully. An activation code was sent by email.'
       : 'User registered, but the activation code could not be sent by email: ask for a new one with POST /users/{user_email}/otp/ACTIVATION (with this token), or register again.',
     data: object({ ...(restUserWithToken.properties as object), activation_code_sent: bool }),
-    errors: [503],
+    errors: [],
     present: (payload: { user: object; token: string; activationCodeSent: boolean }) => ({ ...userWithToken(payload), activation_code_sent: payload.activationCodeSent }),
   },
   {
@@ -119,7 +119,7 @@ export const accountsRest: RestOperation[] = [
     },
     status: 201,
     message: 'OTP sent successfully.',
-    errors: [403, 404, 503],
+    errors: [403, 404],
     present: nothing,
   },
   {

@@ -47,7 +47,7 @@ export const creditsRest: RestOperation[] = [
     status: 201,
     message: 'Checkout session created successfully.',
     data: object({ return_path: str(), url: str(), value_in_credits: integer, value_in_fiat: usd }),
-    errors: [404, 503],
+    errors: [404],
     present: ({ checkout }: { checkout: { valueInFiat: { amount: string } } }) => ({ ...(toRestShape(checkout) as object), value_in_fiat: fiat(checkout.valueInFiat) }),
   },
   {
@@ -61,7 +61,7 @@ export const creditsRest: RestOperation[] = [
     status: 201,
     message: 'Customer portal session created successfully.',
     data: object({ url: str() }),
-    errors: [503],
+    errors: [],
     present: fieldOf('portal'),
   },
   {

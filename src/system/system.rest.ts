@@ -10,7 +10,7 @@ export const systemRest: RestOperation[] = [
     status: 200,
     message: 'Health check successful.',
     data: object({ service: str(), status: str({ examples: ['healthy'] }) }),
-    errors: [503],
+    errors: [],
   },
   {
     method: 'GET',

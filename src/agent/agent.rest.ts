@@ -1,6 +1,6 @@
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import { badRequest, notFound } from '../core/errors';
+import { badRequest, DomainError, notFound } from '../core/errors';
 import { toRestShape } from '../http/envelope';
 import { arrayOf, integer, nullable, object, optionalNumber, restDate, restId, str, wholeNumber, type RestOperation } from '../http/rest-operation';
 import { MAX_FILES } from './tasks.service';
@@ -55,13 +55,25 @@ async function readAnalysisForm(request: FastifyRequest): Promise<MultipartBody>
       }
     }
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'FST_FILES_LIMIT') throw badRequest(`At most ${MAX_FILES} files can be analysed at once.`);
-    if (code === 'FST_REQ_FILE_TOO_LARGE') throw badRequest('A file is larger than the upload limit.');
-    if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') throw badRequest('The form has too many parts.');
-    throw badRequest('The multipart body could not be read.');
+    const tooManyParts = 'The form has too many parts.';
+    throw multipartError(error, { FST_FILES_LIMIT: `At most ${MAX_FILES} files can be analysed at once.`, FST_PARTS_LIMIT: tooManyParts, FST_FIELDS_LIMIT: tooManyParts });
   }
   return body;
+}
+
+type MultipartLimit = 'FST_FILES_LIMIT' | 'FST_PARTS_LIMIT' | 'FST_FIELDS_LIMIT';
+
+/**
+ * A multipart body that could not be read, as a 400 (the analysis form and POST /uploads): `limits` words the
+ * form's own part limits; an error we threw ourselves passes through.
+ */
+export function multipartError(error: unknown, limits: Partial<Record<MultipartLimit, string>>): DomainError {
+  if (error instanceof DomainError) return error;
+  const code = (error as { code?: string }).code;
+  const limit = limits[code as MultipartLimit];
+  if (limit) return badRequest(limit);
+  if (code === 'FST_REQ_FILE_TOO_LARGE') return badRequest('A file is larger than the upload limit.');
+  return badRequest('The multipart body could not be read.');
 }
 
 function promptOf(fields: Record<string, string>): string {

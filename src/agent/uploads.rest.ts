@@ -3,18 +3,19 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Services } from '../app/services';
 import { callerUser } from '../auth/caller';
-import { badRequest, DomainError } from '../core/errors';
+import { badRequest } from '../core/errors';
 import { spendBudget } from '../graphql/budget';
 import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
 import { sendSuccess } from '../http/envelope';
 import { routeSchema } from '../http/openapi';
 import { arrayOf, integer, object, restId, str } from '../http/rest-operation';
-import { filePart } from './agent.rest';
+import { filePart, multipartError } from './agent.rest';
 import { MAX_FILES } from './tasks.service';
 import type { IncomingFile } from './uploads.service';
 
 export const UPLOADS_PATH = '/uploads';
+const onlyFiles = 'Only file parts are accepted here; send the prompt with startAnalysis.';
 
 /**
  * POST /api/v1/uploads, the first step of a two-step upload: multipart/form-data, one file part per file, each
@@ -52,15 +53,12 @@ async function* fileParts(request: FastifyRequest, maxFileBytes: number): AsyncG
   const parts = request.parts({ limits: { files: MAX_FILES, fileSize: maxFileBytes + 1, fields: 0, parts: MAX_FILES } });
   try {
     for await (const part of parts) {
-      if (part.type !== 'file') throw badRequest('Only file parts are accepted here; send the prompt with startAnalysis.');
+      if (part.type !== 'file') throw badRequest(onlyFiles);
       const file = part as MultipartFile;
       yield { fileName: file.fieldname || file.filename, stream: file.file };
     }
   } catch (error) {
-    if (error instanceof DomainError) throw error;
-    const code = (error as { code?: string }).code;
-    if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT') throw badRequest(`At most ${MAX_FILES} files can be uploaded at once.`);
-    if (code === 'FST_FIELDS_LIMIT') throw badRequest('Only file parts are accepted here; send the prompt with startAnalysis.');
-    throw badRequest('The multipart body could not be read.');
+    const tooManyFiles = `At most ${MAX_FILES} files can be uploaded at once.`;
+    throw multipartError(error, { FST_FILES_LIMIT: tooManyFiles, FST_PARTS_LIMIT: tooManyFiles, FST_FIELDS_LIMIT: onlyFiles });
   }
 }

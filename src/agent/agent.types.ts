@@ -1,4 +1,4 @@
-import { MaxLength } from 'class-validator';
+import { MaxLength, ValidateNested } from 'class-validator';
 import { ArgsType, Field, ID, InputType, ObjectType } from 'type-graphql';
 import { OWN_ACCOUNT } from '../accounts/accounts.types';
 import { Connection, ConnectionArgs } from '../graphql/pagination';
@@ -16,7 +16,10 @@ export class AnalysisFileInput {
 export class StartAnalysisInput {
   @Field(() => ID, OWN_ACCOUNT) userId?: string | null;
   @Field({ defaultValue: '', description: 'What to check: a claim, a question, context for the files.' }) prompt!: string;
-  @Field(() => [AnalysisFileInput], { defaultValue: [], description: 'Small files inline, base64 (up to five files in all).' }) files!: AnalysisFileInput[];
+  // class-validator checks a nested input's own rules (a file's name) only when told to; type-graphql has
+  // already made each file an AnalysisFileInput, so no @Type is needed.
+  @Field(() => [AnalysisFileInput], { defaultValue: [], description: 'Small files inline, base64 (up to five files in all).' }) @ValidateNested()
+  files!: AnalysisFileInput[];
   @Field(() => [ID], { defaultValue: [], description: 'Files uploaded before with POST /api/v1/uploads: your own, each used by one task only (up to five files in all).' })
   uploadIds!: string[];
   @IdempotencyKeyField() idempotencyKey?: string | null;

@@ -34,12 +34,21 @@ export const ReturnsUserErrors: MiddlewareFn<Context> = async ({ context }, next
 
 function toUserErrors(error: unknown): UserError[] | null {
   if (error instanceof DomainError) return NOT_USER_ERRORS.has(error.code) ? null : [{ field: error.field, code: error.code, message: error.message }];
-  if (error instanceof ArgumentValidationError) return validationFailures(error).map(({ property, message }) => ({ field: ['input', property], code: 'BAD_REQUEST' as const, message }));
+  if (error instanceof ArgumentValidationError) return validationFailures(error).map(({ path, message }) => ({ field: ['input', ...path], code: 'BAD_REQUEST' as const, message }));
   return null;
 }
 
-/** class-validator's failures of an input, one per broken constraint (also how a refused query argument reads). */
-export function validationFailures(error: ArgumentValidationError): { property: string; message: string }[] {
-  const details = (error.extensions.validationErrors ?? []) as { property: string; constraints?: Record<string, string> }[];
-  return details.flatMap((detail) => Object.values(detail.constraints ?? { invalid: 'The input is not valid.' }).map((message) => ({ property: detail.property, message })));
+interface ValidationDetail { property: string; constraints?: Record<string, string>; children?: ValidationDetail[] }
+
+/**
+ * class-validator's failures of an input, one per broken constraint (also how a refused query argument reads);
+ * a nested input's (`@ValidateNested`) at its path, e.g. ['files', '0', 'name'].
+ */
+export function validationFailures(error: ArgumentValidationError): { path: string[]; message: string }[] {
+  const failures = (detail: ValidationDetail, parent: string[]): { path: string[]; message: string }[] => {
+    const path = [...parent, detail.property];
+    if (detail.children?.length && !detail.constraints) return detail.children.flatMap((child) => failures(child, path));
+    return Object.values(detail.constraints ?? { invalid: 'The input is not valid.' }).map((message) => ({ path, message }));
+  };
+  return ((error.extensions.validationErrors ?? []) as ValidationDetail[]).flatMap((detail) => failures(detail, []));
 }

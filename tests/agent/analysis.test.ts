@@ -116,6 +116,24 @@ for (const db of testDatabases()) {
       assert.equal(await taskCount(user), 0);
     });
 
+    test("each inline file's own rules apply (@ValidateNested): a name over 255 characters is a 400 BAD_REQUEST on GraphQL and REST, nothing charged", async () => {
+      const user = await t.activeUser();
+      await grantCredits(t, user.id, 100);
+      const longName = `${'n'.repeat(252)}.txt`;
+      const content = Buffer.from('The sky is green.').toString('base64');
+      const gql = await t.gql(
+        'mutation ($i: StartAnalysisInput!) { startAnalysis(input: $i) { task { id } userErrors { code field message } } }',
+        { i: { prompt: 'x', files: [{ name: 'fine.txt', contentBase64: content }, { name: longName, contentBase64: content }] } },
+        user.token,
+      );
+      assert.deepEqual(gql.body.data.startAnalysis, { task: null, userErrors: [{ code: 'BAD_REQUEST', field: ['input', 'files', '1', 'name'], message: 'name must be shorter than or equal to 255 characters' }] });
+      const rest = await postAnalysis(t, user, { [longName]: 'The sky is green.' }, { prompt: 'x' });
+      assert.equal(rest.status, 400, JSON.stringify(rest.body));
+      assert.equal(rest.body.message, 'name must be shorter than or equal to 255 characters');
+      assert.equal(await balance(user), 100);
+      assert.equal(await taskCount(user), 0);
+    });
+
     test('under the minimum balance: 403, nothing charged; someone else\'s path: 403; no auth: 401', async () => {
       const user = await t.activeUser();
       await grantCredits(t, user.id, 19);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { generate } from 'otplib';
 import { testDatabases } from '../helpers/database';
-import { GOOGLE_CLIENT_ID, GoogleIssuer } from '../helpers/google-issuer';
+import { useGoogleIssuer } from '../helpers/google-issuer';
 import { ADMIN_KEY, basic, TestApp } from '../helpers/harness';
 
 /*
@@ -17,16 +17,8 @@ const LOG_FIELDS = 'id kind createdAt ip userAgent detail { method reason scope 
 
 for (const db of testDatabases()) {
   describe(`sessions, security log and security mails (${db})`, () => {
-    const google = new GoogleIssuer();
     let t: TestApp;
-    before(async () => {
-      await google.start();
-      t = await new TestApp(db, { GOOGLE_CLIENT_ID, GOOGLE_JWKS_URL: google.jwksUrl }).start();
-    });
-    after(async () => {
-      await t.stop();
-      await google.close();
-    });
+    const google = useGoogleIssuer(async (env) => (t = await new TestApp(db, env).start()));
 
     /** GraphQL with a chosen user agent (the harness's gql sends Node's default). */
     const gql = async (query: string, variables: Record<string, unknown>, auth: string, userAgent = 'clara-tests') => {

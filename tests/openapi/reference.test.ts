@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
 import { grantCredits } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
-import { GOOGLE_CLIENT_ID, GoogleIssuer } from '../helpers/google-issuer';
+import { useGoogleIssuer } from '../helpers/google-issuer';
 import { basic, PUBLIC_KEY, type HttpResult } from '../helpers/harness';
 import { CreditsTestApp } from '../helpers/stripe';
 
@@ -67,16 +67,8 @@ const referenceOperations = Object.entries(reference.paths as Record<string, Rec
 
 for (const db of testDatabases()) {
   describe(`the reference OpenAPI document (${db})`, () => {
-    const google = new GoogleIssuer();
     let t: CreditsTestApp;
-    before(async () => {
-      await google.start();
-      t = await CreditsTestApp.start(db, { GOOGLE_CLIENT_ID, GOOGLE_JWKS_URL: google.jwksUrl });
-    });
-    after(async () => {
-      await t.stop();
-      await google.close();
-    });
+    const google = useGoogleIssuer(async (env) => (t = await CreditsTestApp.start(db, env)));
 
     test('every path and method of the reference is in Clara\'s document', async () => {
       const ours = (await (await fetch(`${t.baseUrl}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };

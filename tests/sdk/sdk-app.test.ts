@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { ClaraClient, ClaraError, type ClaraErrorCode } from '../../sdk/src';
 import { EXIF, jpegWithExif } from '../helpers/agent-fixtures';
 import { testDatabases } from '../helpers/database';
-import { GOOGLE_CLIENT_ID, GoogleIssuer } from '../helpers/google-issuer';
+import { useGoogleIssuer } from '../helpers/google-issuer';
 import { PUBLIC_KEY } from '../helpers/harness';
 import { CreditsTestApp } from '../helpers/stripe';
 
@@ -30,16 +30,8 @@ async function refusal(promise: Promise<unknown>, code: ClaraErrorCode): Promise
 
 for (const db of testDatabases()) {
   describe(`a mobile app on the SDK alone, the server in GRAPHQL_TRUSTED_DOCUMENTS=only (${db})`, () => {
-    const google = new GoogleIssuer();
     let t: CreditsTestApp;
-    before(async () => {
-      await google.start();
-      t = await CreditsTestApp.start(db, { GRAPHQL_TRUSTED_DOCUMENTS: 'only', GOOGLE_CLIENT_ID, GOOGLE_JWKS_URL: google.jwksUrl });
-    });
-    after(async () => {
-      await t.stop();
-      await google.close();
-    });
+    const google = useGoogleIssuer(async (env) => (t = await CreditsTestApp.start(db, { GRAPHQL_TRUSTED_DOCUMENTS: 'only', ...env })));
 
     test('Google sign-in keeps the token; a bad ID token is a typed UNAUTHENTICATED', async () => {
       const clara = new ClaraClient({ baseUrl: t.baseUrl, publicApiKey: PUBLIC_KEY, textFallback: false });

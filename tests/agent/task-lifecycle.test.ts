@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { grantCredits, postAnalysis, waitForTask } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
 import { FakeModel } from '../helpers/fake-model';
 import { TestApp } from '../helpers/harness';
+import { deploymentEnv, startWorker, type ServiceProcess } from '../helpers/service-process';
 
 const modelEnv = (model: FakeModel) => ({ AGENT_OPENAI_BASE_URL: model.url, AGENT_OPENAI_API_KEY: 'sk-test', AGENT_MODEL: 'test-model', AGENT_TIMEOUT_MS: '20000' });
 
@@ -118,22 +117,19 @@ for (const db of testDatabases()) {
   describe(`a killed worker (${db})`, () => {
     const model = new FakeModel();
     let t: TestApp;
-    const workers: ChildProcess[] = [];
+    const workers: ServiceProcess[] = [];
     before(async () => {
       await model.start();
       t = await new TestApp(db, { ...modelEnv(model), AGENT_WORKER_IN_PROCESS: 'false', AGENT_JOB_EXPIRE_SECONDS: '2', AGENT_QUEUE_MAINTENANCE_SECONDS: '1', AGENT_RETRY_DELAY_SECONDS: '0' }).start();
     });
     after(async () => {
-      for (const worker of workers) worker.kill('SIGKILL');
+      for (const worker of workers) await worker.stop('SIGKILL');
       await t.stop();
       await model.stop();
     });
 
-    const startWorker = () => {
-      const worker = spawn(process.execPath, [join(__dirname, '..', '..', 'src', 'worker.js')], {
-        env: { ...process.env, ...t.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: t.databaseUrl, DATABASE_POOL_MAX: '1', DATA_DIR: t.config.dataDir, AGENT_STORAGE_DIR: t.config.agentStorageDir, AGENT_WORKER_CONCURRENCY: '1' },
-        stdio: 'ignore',
-      });
+    const startOneWorker = async () => {
+      const worker = await startWorker(deploymentEnv(t.databaseUrl, { ...t.env, DATABASE_POOL_MAX: '1', DATA_DIR: t.config.dataDir, AGENT_STORAGE_DIR: t.config.agentStorageDir, AGENT_WORKER_CONCURRENCY: '1' }));
       workers.push(worker);
       return worker;
     };
@@ -150,12 +146,11 @@ for (const db of testDatabases()) {
       await grantCredits(t, user.id, 50);
       model.behaviour = 'hang';
       const task = (await postAnalysis(t, user, {}, { prompt: 'Survive a crash: 42 is the answer.' })).body.data;
-      const first = startWorker();
+      const first = await startOneWorker();
       await until(() => model.requests >= 1, 'the first worker to call the model');
-      first.kill('SIGKILL');
-      await new Promise((resolve) => first.once('exit', resolve));
+      await first.stop('SIGKILL');
       model.behaviour = 'verdict';
-      startWorker();
+      await startOneWorker();
       const done = await waitForTask(t, user, task.id, 60_000);
       assert.equal(done.status, 'completed');
       const gql = await t.gql('query ($id: ID!) { viewer { task(id: $id) { attempts refund { id } } } }', { id: task.id }, user.token);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { grantCredits } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
-import { ServiceOnFreshDatabase } from '../helpers/service-on-fresh-database';
+import { ServiceOnFreshDatabase } from '../helpers/service-process';
 
 type Outcome = { status: number; body: string } | { error: string };
 
@@ -31,8 +32,9 @@ for (const db of testDatabases()) {
     after(() => service.stop());
 
     test('SIGTERM under load: every accepted request is answered, SSE streams get a reconnect hint, exit 0', async () => {
-      const { baseUrl } = service;
-      const user = await service.activeUser('shutdown@example.com');
+      const { baseUrl, process: child } = service;
+      const user = await service.activeUser({ email: 'shutdown@example.com' });
+      await grantCredits(service, user.id, 100);
       const form = new FormData();
       form.append('prompt', 'The Eiffel Tower is in Paris.');
       const started = await fetch(`${baseUrl}/api/v1/users/${user.id}/agent/analysis`, { method: 'POST', headers: { authorization: user.token }, body: form });
@@ -60,11 +62,11 @@ for (const db of testDatabases()) {
       // A request in flight across the signal: headers and half its body now, the rest once shutdown has begun.
       let releaseBody!: () => void;
       const inFlight = send(baseUrl, '/graphql', { authorization: user.token, 'x-request-id': 'in-flight' }, query, new Promise<void>((resolve) => (releaseBody = resolve)));
-      await service.waitForLine((line) => line.requestId === 'in-flight' && line.msg === 'incoming request');
+      await child.waitForLine((line) => line.requestId === 'in-flight' && line.msg === 'incoming request');
       for (let waited = 0; results.size < 40 && waited < 30_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
 
-      service.signal('SIGTERM');
-      await service.waitForLine((line) => line.msg === 'shutting down');
+      child.signal('SIGTERM');
+      await child.waitForLine((line) => line.msg === 'shutting down');
       releaseBody();
       const late = await inFlight;
       assert.ok('status' in late && late.status === 200, `the in-flight request was answered: ${JSON.stringify(late)}`);
@@ -74,10 +76,10 @@ for (const db of testDatabases()) {
       assert.match(sse, /event: task\n/);
       assert.match(sse, /retry: 5000\nevent: shutdown\n/);
 
-      assert.equal(await service.exitCode, 0);
+      assert.equal(await child.exited, 0);
       await Promise.all(clients);
       // Accepted: the service logged the request as incoming. Each of those got its 200.
-      const accepted = new Set(service.lines.filter((line) => line.msg === 'incoming request' && String(line.requestId).startsWith('load-')).map((line) => line.requestId as string));
+      const accepted = new Set(child.logs.filter((line) => line.msg === 'incoming request' && String(line.requestId).startsWith('load-')).map((line) => line.requestId as string));
       assert.ok(accepted.size >= 40, `${accepted.size} requests accepted`);
       for (const id of accepted) {
         const outcome = results.get(id);
@@ -88,7 +90,7 @@ for (const db of testDatabases()) {
         if (accepted.has(id)) continue;
         assert.ok('error' in outcome ? ['ECONNREFUSED', 'ECONNRESET'].includes(outcome.error) : outcome.status === 503, `${id}: ${JSON.stringify(outcome)}`);
       }
-      assert.ok(service.lines.some((line) => line.msg === 'stopped'));
+      assert.ok(child.logs.some((line) => line.msg === 'stopped'));
     });
   });
 }

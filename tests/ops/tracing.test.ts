@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { grantCredits } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
-import { ServiceOnFreshDatabase } from '../helpers/service-on-fresh-database';
+import { ServiceOnFreshDatabase } from '../helpers/service-process';
 
 interface ReceivedSpan { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number }
 
@@ -61,7 +62,8 @@ for (const db of testDatabases()) {
     });
 
     test('one trace spans an analysis: HTTP request → GraphQL execution → the queued job in the worker', async () => {
-      const user = await service.activeUser('traced@example.com');
+      const user = await service.activeUser({ email: 'traced@example.com' });
+      await grantCredits(service, user.id, 100);
       const form = new FormData();
       form.append('prompt', 'The Eiffel Tower is in Paris.');
       const res = await fetch(`${service.baseUrl}/api/v1/users/${user.id}/agent/analysis`, { method: 'POST', headers: { authorization: user.token }, body: form });

@@ -97,8 +97,10 @@ export function registerSubscriptions(
         }, (error) => log.warn({ err: error }, 'subscriptions: re-checking a socket’s credentials failed'));
         const stopCaller = services.events.on('caller', recheck, user.id);
         const stopResync = services.events.on('resync', recheck);
-        // A user token also ends at its expiry, which no event announces.
-        const expiry = expiryTimer(services.tokens.expiresAtMs(authorization.trim().split(/\s+/).slice(1).join(' ')), recheck);
+        // A user token also ends at its expiry, which no event announces: closed then, without asking the database.
+        const expiry = expiryTimer(services.tokens.expiresAtMs(authorization.trim().split(/\s+/).slice(1).join(' ')), () =>
+          socket.close(CloseCode.Forbidden, 'Forbidden: the token expired'),
+        );
         const connection: Connection = {
           authorization,
           ip,
@@ -184,13 +186,17 @@ export function registerSubscriptions(
   };
 }
 
-/** Calls `expired` once the time has come (timers are capped at ~24 days: past that it waits again). */
+/**
+ * Calls `expired` once the wall clock has reached the expiry. Timers run on another clock than Date.now and
+ * may fire a little early (and are capped at ~24 days): until the time has come, it waits again.
+ */
 function expiryTimer(expiresAtMs: number | null, expired: () => void): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
     if (expiresAtMs === null || !Number.isFinite(expiresAtMs)) return;
     const wait = expiresAtMs - Date.now();
-    timer = setTimeout(() => (wait > MAX_TIMER_MS ? arm() : expired()), Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+    if (wait <= 0) return expired();
+    timer = setTimeout(arm, Math.min(wait, MAX_TIMER_MS));
     timer.unref();
   };
   arm();

@@ -6,12 +6,12 @@ import { FakeModel } from '../helpers/fake-model';
 import { TestApp } from '../helpers/harness';
 import { deploymentEnv, startWorker, type ServiceProcess } from '../helpers/service-process';
 
-/** 10,000 is the target (SCALE_BACKLOG=10000); the default keeps the file near a minute on a shared 2-core CI machine. */
-const BACKLOG = Number(process.env.SCALE_BACKLOG ?? 2_000);
+/** Issue 13's 10,000 (SCALE_BACKLOG overrides): about 2 ms of worker CPU per job drains it in under a minute on a 2-core machine. */
+const BACKLOG = Number(process.env.SCALE_BACKLOG ?? 10_000);
 const COST = 20;
 
 /**
- * A backlog of analysis jobs (SCALE_BACKLOG, 2,000 by default) drained by a separate worker process (the real one; the model a local
+ * A backlog of analysis jobs (SCALE_BACKLOG, 10,000 by default) drained by a separate worker process (the real one; the model a local
  * server that answers at once). The tasks, their charges and their jobs are inserted directly, as 10,000
  * requests would leave them.
  */

@@ -10,7 +10,7 @@ import { DashboardDocument, ViewerDocument, type ClaraOperation } from '../sdk/s
 import { loadConfig } from '../src/core/config';
 import pino from 'pino';
 import { Metrics } from '../src/observability/metrics';
-import { AnalysisQueue } from '../src/agent/analysis-queue';
+import { createAnalysisQueue } from '../src/agent/analysis-queue';
 import { insertBacklog } from '../tests/helpers/backlog';
 import { FakeModel } from '../tests/helpers/fake-model';
 import { Mailbox } from '../tests/helpers/mailbox';
@@ -85,8 +85,8 @@ function rssMiB(pid: number | undefined): number | null {
 }
 
 function start(script: string, env: Record<string, string>, readyLine?: RegExp, args: string[] = []): Promise<{ child: ChildProcess; line: string }> {
-  // BENCH_PROFILE_DIR: the service writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
-  const profile = script === 'src/main.js' && process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  // BENCH_PROFILE_DIR: the service and the queue's worker write a V8 CPU profile there when they stop (open it in Chrome DevTools).
+  const profile = (script === 'src/main.js' || script === 'src/worker.js') && process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const child = spawn(process.execPath, [...profile, join(ROOT, 'dist', script), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -359,6 +359,8 @@ async function queueThroughput(databaseUrl: string, userId: string): Promise<{ j
   await client.connect();
   const positional = (text: string) => text.replace(/\?/g, (() => { let n = 0; return () => `$${++n}`; })());
   const select = async (text: string, values: unknown[]) => (await client.query(positional(text), values)).rows;
+  // Only queues the jobs (the worker process runs them); set up as the services set it up.
+  const queue = createAnalysisQueue(loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'x', PUBLIC_API_KEY: 'x' }), { executeSql: (text, values) => client.query(text, values) }, pino({ level: 'silent' }), new Metrics());
   try {
     await client.query('update users set credits = credits + $1 where id = $2', [jobs * 20, userId]);
     const { child } = await start('src/worker.js', {
@@ -366,7 +368,6 @@ async function queueThroughput(databaseUrl: string, userId: string): Promise<{ j
       AGENT_OPENAI_BASE_URL: model.url, AGENT_OPENAI_API_KEY: 'sk-bench', AGENT_MODEL: 'bench-model', AGENT_WORKER_CONCURRENCY: String(concurrency), AGENT_STRANDED_AFTER_SECONDS: '3600',
     }, /analysis worker started/);
     const ids = await insertBacklog(select, select, userId, jobs, 20);
-    const queue = new AnalysisQueue({ db: { executeSql: (text, values) => client.query(text, values) }, retryLimit: 3, retryDelaySeconds: 5, expireInSeconds: 300, maintenanceIntervalSeconds: 30, stopTimeoutSeconds: 5, metrics: new Metrics(), log: pino({ level: 'silent' }) });
     const started = Date.now();
     // The worker's own CPU per job: what it costs regardless of other load on the machine.
     const cpuBefore = cpuMicros(child.pid);
@@ -382,6 +383,8 @@ async function queueThroughput(databaseUrl: string, userId: string): Promise<{ j
     const workerCpuMicrosPerJob = cpuBefore === null || cpuAfter === null ? null : Math.round((cpuAfter - cpuBefore) / jobs);
     return { jobs, seconds: Number(seconds.toFixed(2)), jobsPerSecond: Math.round(jobs / seconds), concurrency, workerCpuMicrosPerJob };
   } finally {
+    // Stopped before its connection closes: its maintenance timers would otherwise keep the bench from exiting.
+    await queue.stop();
     await client.end();
     await model.stop();
   }

@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
+import type { Config } from '../core/config';
 import type { JobOutcome, Metrics } from '../observability/metrics';
 import { currentRequestId, runObserved } from '../observability/request-context';
 import { inJobSpan, traceCarrier } from '../observability/spans';
@@ -86,15 +87,27 @@ export class AnalysisQueue {
     await this.boss.insert(taskIds.map((taskId) => ({ name: QUEUE, id: jobIdOf(taskId), data: { taskId } satisfies AnalysisJob })));
   }
 
-  /** Runs `run` for each job (a thrown error means: retry later), and `giveUp` once a job is out of retries. */
-  async work(concurrency: number, run: (job: AnalysisJob, attempt: number) => Promise<void>, giveUp: (job: AnalysisJob) => Promise<void>): Promise<void> {
+  /**
+   * Runs `run` for each job (a thrown error means: retry later), at most `concurrency` at once, and `giveUp` once a
+   * job is out of retries. Jobs are fetched `batchSize` at a time (one statement for the batch, and one to complete
+   * the batch's successes); a job that throws is failed on its own, so each is retried or dead-lettered by itself.
+   */
+  async work(concurrency: number, batchSize: number, run: (job: AnalysisJob, attempt: number) => Promise<void>, giveUp: (job: AnalysisJob) => Promise<void>): Promise<void> {
     await this.start();
-    for (let i = 0; i < concurrency; i++) {
-      // pg-boss waits a polling interval after every fetch; a worker that just finished a job fetches the next at
-      // once instead (one job per interval would cap a backlog's drain at a few jobs per second). Idle, it polls.
-      const workerId: string = await this.boss.work<AnalysisJob>(QUEUE, { includeMetadata: true, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+    // A batch's worker fetches again once its whole batch is done: smaller batches keep slow jobs from idling slots.
+    for (const size of split(concurrency, Math.max(1, Math.min(batchSize, concurrency)))) {
+      // pg-boss waits a polling interval after every fetch; a worker that just finished its jobs fetches the next at
+      // once instead (one fetch per interval would cap a backlog's drain at a few jobs per second). Idle, it polls.
+      const workerId: string = await this.boss.work<AnalysisJob>(QUEUE, { includeMetadata: true, pollingIntervalSeconds: 0.5, batchSize: size }, async (jobs) => {
         try {
-          return await this.track(this.handlers, this.observed(QUEUE, job.data, 'completed', () => run(job.data, job.retryCount + 1)));
+          const outcomes = await Promise.allSettled(
+            jobs.map((job) => this.track(this.handlers, this.observed(QUEUE, job.data, 'completed', () => run(job.data, job.retryCount + 1))).catch((error: unknown) => this.boss.fail(QUEUE, job.id, error as object))),
+          );
+          // pg-boss then completes the batch's jobs still active (the ones failed above no longer are). Had recording
+          // a failure failed, that job would pass as completed: the whole batch is failed instead, and its tasks
+          // already finished skip their retry (TasksService.run starts only unfinished tasks).
+          const unrecorded = outcomes.find((outcome) => outcome.status === 'rejected');
+          if (unrecorded) throw unrecorded.reason;
         } finally {
           this.boss.notifyWorker(workerId);
         }
@@ -138,6 +151,26 @@ export class AnalysisQueue {
     promise.then(() => pending.delete(promise), () => pending.delete(promise));
     return promise;
   }
+}
+
+/** The queue as the configuration sets it up: the services' and the bench's (which only queues jobs) alike. */
+export function createAnalysisQueue(config: Config, db: SqlExecutor, log: Logger, metrics: Metrics): AnalysisQueue {
+  return new AnalysisQueue({
+    db,
+    retryLimit: config.agentRetryLimit,
+    retryDelaySeconds: config.agentRetryDelaySeconds,
+    expireInSeconds: config.agentJobExpireSeconds,
+    maintenanceIntervalSeconds: config.agentQueueMaintenanceSeconds,
+    stopTimeoutSeconds: config.shutdownGraceSeconds,
+    log,
+    metrics,
+  });
+}
+
+/** `total` in parts of at most `size`, as even as possible: 10 by 4 → 4, 3, 3. */
+function split(total: number, size: number): number[] {
+  const parts = Math.ceil(total / size);
+  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
 }
 
 /** task_<32 hex> → a UUID (pg-boss job ids are UUIDs). */

@@ -11,6 +11,7 @@ export async function startAnalysisWorker(services: Services): Promise<() => voi
   const fork = () => orm.em.fork() as EntityManager;
   await queue.work(
     config.agentWorkerConcurrency,
+    config.agentWorkerBatchSize,
     (job, attempt) => tasks.run(fork(), job.taskId, attempt, attempt > config.agentRetryLimit),
     (job) => tasks.fail(fork(), job.taskId, 'The analysis did not finish after several attempts.'),
   );

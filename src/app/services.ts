@@ -5,7 +5,7 @@ import { CodeAttempts } from '../accounts/code-attempts';
 import { CodeSendLimits } from '../accounts/code-send-limits';
 import { TwoFactorService } from '../accounts/two-factor.service';
 import { AdminService } from '../admin/admin.service';
-import { AnalysisQueue } from '../agent/analysis-queue';
+import { createAnalysisQueue } from '../agent/analysis-queue';
 import { sharedPoolExecutor } from '../database/shared-pool';
 import { createAnalysisProvider } from '../agent/create-provider';
 import { FileSandbox } from '../agent/file-sandbox';
@@ -80,17 +80,8 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
     appUrl: config.appUrl,
     log,
   });
-  const queue = new AnalysisQueue({
-    // One pool for the whole service: the queue borrows the ORM's connections.
-    db: sharedPoolExecutor(orm),
-    retryLimit: config.agentRetryLimit,
-    retryDelaySeconds: config.agentRetryDelaySeconds,
-    expireInSeconds: config.agentJobExpireSeconds,
-    maintenanceIntervalSeconds: config.agentQueueMaintenanceSeconds,
-    stopTimeoutSeconds: config.shutdownGraceSeconds,
-    log,
-    metrics,
-  });
+  // One pool for the whole service: the queue borrows the ORM's connections.
+  const queue = createAnalysisQueue(config, sharedPoolExecutor(orm), log, metrics);
   metrics.watchQueue(() => queue.depth());
   metrics.watchPool(() => poolUsage(orm));
   const sandbox = new FileSandbox({ memoryMb: config.agentSandboxMemoryMb, timeoutMs: config.agentSandboxTimeoutMs });

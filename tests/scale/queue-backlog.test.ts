@@ -6,12 +6,12 @@ import { FakeModel } from '../helpers/fake-model';
 import { TestApp } from '../helpers/harness';
 import { deploymentEnv, startWorker, type ServiceProcess } from '../helpers/service-process';
 
-/** 10,000 is the target (SCALE_BACKLOG=10000); the default keeps the file near a minute on a shared 2-core CI machine. */
-const BACKLOG = Number(process.env.SCALE_BACKLOG ?? 2_000);
+/** Issue 13's 10,000 (SCALE_BACKLOG overrides): about 2 ms of worker CPU per job drains it in under a minute on a 2-core machine. */
+const BACKLOG = Number(process.env.SCALE_BACKLOG ?? 10_000);
 const COST = 20;
 
 /**
- * A backlog of analysis jobs (SCALE_BACKLOG, 2,000 by default) drained by a separate worker process (the real one; the model a local
+ * A backlog of analysis jobs (SCALE_BACKLOG, 10,000 by default) drained by a separate worker process (the real one; the model a local
  * server that answers at once). The tasks, their charges and their jobs are inserted directly, as 10,000
  * requests would leave them.
  */
@@ -45,8 +45,8 @@ describe(`a queue backlog of ${BACKLOG} jobs`, { skip: !process.env.TEST_DATABAS
 
     const started = Date.now();
     worker = await startWorker(deploymentEnv(t.databaseUrl, { LOG_LEVEL: 'info', AGENT_WORKER_CONCURRENCY: '48', DATABASE_POOL_MAX: '20', AGENT_STORAGE_DIR: t.config.agentStorageDir, AGENT_STRANDED_AFTER_SECONDS: '3600', AGENT_OPENAI_BASE_URL: model.url, AGENT_OPENAI_API_KEY: 'sk-test', AGENT_MODEL: 'test-model' }));
-    // Bounded so a stalled queue fails the test; measured drain rates are in the README ("Faults").
-    const deadline = Date.now() + 60_000 + BACKLOG * 30;
+    // Bounded so a stalled queue fails the test (inside the 300 s per-file timeout at 10,000); drain rates are in the README ("Faults").
+    const deadline = Date.now() + 60_000 + BACKLOG * 15;
     for (;;) {
       const [{ open }] = await sql(`select count(*)::int as open from tasks where user_id = ? and status in ('queued', 'running')`, [user.id]);
       if (open === 0) break;

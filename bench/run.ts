@@ -336,7 +336,7 @@ async function main(): Promise<void> {
     const peerRatio = ratioOf(prefix);
     if (clara && peerRatio) console.log(`Clara GraphQL user / ${label}: ${(clara / peerRatio).toFixed(2)}`);
   }
-  const file = join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}-${process.env.DATABASE_URL ? 'postgresql' : 'embedded'}.json`);
+  const file = join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}-${process.env.DATABASE_URL ? 'postgresql' : 'embedded'}-node${process.versions.node.split('.')[0]}${only ? '-partial' : ''}.json`);
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, argon2: config.argon2, results, queue }, null, 2));
   console.log(`\nwritten to ${file} in ${Math.round((Date.now() - started) / 1000)} s`);
@@ -365,7 +365,7 @@ async function queueThroughput(databaseUrl: string, userId: string): Promise<{ j
     await client.query('update users set credits = credits + $1 where id = $2', [jobs * 20, userId]);
     const { child } = await start('src/worker.js', {
       DATABASE_URL: databaseUrl, DATABASE_POOL_MAX: process.env.DATABASE_URL ? '20' : POOL, JWT_SECRET, ENCRYPTION_KEY, LOG_LEVEL: 'info',
-      AGENT_OPENAI_BASE_URL: model.url, AGENT_OPENAI_API_KEY: 'sk-bench', AGENT_MODEL: 'bench-model', AGENT_WORKER_CONCURRENCY: String(concurrency), AGENT_STRANDED_AFTER_SECONDS: '3600',
+      AGENT_OPENAI_BASE_URL: model.url, AGENT_OPENAI_API_KEY: 'sk-bench', AGENT_MODEL: 'bench-model', AGENT_WORKER_CONCURRENCY: String(concurrency), AGENT_WORKER_BATCH_SIZE: process.env.BENCH_QUEUE_BATCH ?? '8', AGENT_STRANDED_AFTER_SECONDS: '3600',
     }, /analysis worker started/);
     const ids = await insertBacklog(select, select, userId, jobs, 20);
     const started = Date.now();

@@ -94,7 +94,7 @@ export interface Config {
   /** Run the analysis worker inside the API process (default); `npm run worker` runs more elsewhere. */
   agentWorkerInProcess: boolean;
   agentWorkerConcurrency: number;
-  /** Jobs fetched in one statement (at most the concurrency); a batch's slots wait for its slowest job before the next fetch. */
+  /** Jobs fetched in one statement (at most the concurrency); a batch's slots wait for its slowest job before the next fetch, so 1 unless jobs are short and even. */
   agentWorkerBatchSize: number;
   /** Attempts after the first, with exponential backoff from agentRetryDelaySeconds. */
   agentRetryLimit: number;
@@ -270,7 +270,7 @@ export function loadConfig(env: Env = process.env): Config {
     agentStorageDir: env.AGENT_STORAGE_DIR ?? join(dataDir, 'uploads'),
     agentWorkerInProcess: (env.AGENT_WORKER_IN_PROCESS ?? 'true') !== 'false',
     agentWorkerConcurrency: Math.max(1, int(env, 'AGENT_WORKER_CONCURRENCY', 2)),
-    agentWorkerBatchSize: Math.max(1, int(env, 'AGENT_WORKER_BATCH_SIZE', 8)),
+    agentWorkerBatchSize: Math.max(1, int(env, 'AGENT_WORKER_BATCH_SIZE', 1)),
     agentRetryLimit: int(env, 'AGENT_RETRY_LIMIT', 3),
     agentRetryDelaySeconds: int(env, 'AGENT_RETRY_DELAY_SECONDS', 5),
     agentJobExpireSeconds: Math.max(1, int(env, 'AGENT_JOB_EXPIRE_SECONDS', 300)),

@@ -44,7 +44,7 @@ describe(`a queue backlog of ${BACKLOG} jobs`, { skip: !process.env.TEST_DATABAS
     for (let i = 0; i < ids.length; i += 1000) await t.app.services.queue.enqueueMany(ids.slice(i, i + 1000));
 
     const started = Date.now();
-    worker = await startWorker(deploymentEnv(t.databaseUrl, { LOG_LEVEL: 'info', AGENT_WORKER_CONCURRENCY: '48', DATABASE_POOL_MAX: '20', AGENT_STORAGE_DIR: t.config.agentStorageDir, AGENT_STRANDED_AFTER_SECONDS: '3600', AGENT_OPENAI_BASE_URL: model.url, AGENT_OPENAI_API_KEY: 'sk-test', AGENT_MODEL: 'test-model' }));
+    worker = await startWorker(deploymentEnv(t.databaseUrl, { LOG_LEVEL: 'info', AGENT_WORKER_CONCURRENCY: '48', AGENT_WORKER_BATCH_SIZE: '8', DATABASE_POOL_MAX: '20', AGENT_STORAGE_DIR: t.config.agentStorageDir, AGENT_STRANDED_AFTER_SECONDS: '3600', AGENT_OPENAI_BASE_URL: model.url, AGENT_OPENAI_API_KEY: 'sk-test', AGENT_MODEL: 'test-model' }));
     // Bounded so a stalled queue fails the test (inside the 300 s per-file timeout at 10,000); drain rates are in the README ("Faults").
     const deadline = Date.now() + 60_000 + BACKLOG * 15;
     for (;;) {

@@ -165,6 +165,26 @@ for (const db of testDatabases()) {
       assert.deepEqual(connection.closes.map((close) => close.code), [4403]);
     });
 
+    test('the socket closes at the expiry even when the expiry timer fires while the token still reads as valid', async () => {
+      const user = await t.activeUser();
+      const tokens = t.app.services.tokens as unknown as { now: () => number; read: typeof t.app.services.tokens.read; signUserToken: typeof t.app.services.tokens.signUserToken };
+      const claims = tokens.read(user.token.slice('Bearer '.length)) as { sub: string; sid: string };
+      const short = tokens.signUserToken(claims.sub, claims.sid, new Date(Date.now() + 2_000), new Date());
+      const connection = connect(`Bearer ${short}`);
+      const watch = connection.watch(BALANCE);
+      await watch.until((w) => w.results.length === 1, 'the subscription opens');
+      // The timer's clock and the wall clock the token is read with differ (once seen by a millisecond): here the
+      // token reads as valid for 10 s past its expiry, so only the expiry itself can close the socket in time.
+      const now = tokens.now;
+      tokens.now = () => now() - 10_000;
+      try {
+        await watch.until((w) => w.ended, 'the socket closes at the expiry', 9_000);
+      } finally {
+        tokens.now = now;
+      }
+      assert.deepEqual(connection.closes.map((close) => close.code), [4403]);
+    });
+
     test(`open subscriptions are capped per user (${PER_USER}): one more is RATE_LIMITED; completing one frees its slot`, async () => {
       const user = await t.activeUser();
       const connection = connect(user.token);

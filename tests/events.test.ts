@@ -97,6 +97,12 @@ for (const db of testDatabases()) {
 
     test('logging out on A tells B that the user’s credentials changed; using a session does not', async () => {
       const user = await a.activeUser();
+      // Activating the account announced a caller change too, which B may still be about to hear (seen once in the
+      // suite). Notifications arrive in commit order: once B has heard a later one, nothing older is left to come.
+      const barrier = record(b, 'balance', user.id);
+      await grantCredits(a, user.id, 1);
+      await barrier.until((e) => e.credits === 1);
+      barrier.stop();
       const callers = record(b, 'caller', user.id);
       for (let i = 0; i < 3; i++) assert.equal((await a.rest('GET', `/users/${user.id}`, { auth: user.token })).status, 200);
       const [{ touched }] = await a.orm.em.getConnection().execute('select count(*)::int as touched from sessions where user_id = ? and last_used_at is not null', [user.id]);

@@ -3,7 +3,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { DomainError } from '../core/errors';
-import { isDatabaseUnreachable, serviceUnavailable } from '../database/connection-errors';
+import { asDomainError, DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnreachable } from '../database/connection-errors';
 import { currentRequestId } from '../observability/request-context';
 import { tokenLimitError, withoutSuggestions } from './limits';
 
@@ -24,7 +24,7 @@ export function formatGraphQLError(log: Logger, options: { suggestions: boolean 
 function formatWithSuggestions(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const found = domainErrorIn(error) ?? tokenLimitError(error) ?? unwrapResolverError(error);
-    const original = found instanceof DomainError || !isDatabaseUnreachable(found) ? found : serviceUnavailable();
+    const original = asDomainError(found) ?? found;
     if (original instanceof DomainError) {
       return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { code: original.code, status: original.status, ...(original.data ? { data: original.data } : {}) } };
     }
@@ -60,7 +60,7 @@ export function serviceUnavailableStatus(): ApolloServerPlugin {
           const unavailable = errors?.length && errors.every((error) => domainErrorIn(error)?.code === 'SERVICE_UNAVAILABLE' || isDatabaseUnreachable(error.originalError));
           if (!unavailable || response.body.kind !== 'single') return;
           response.http.status = 503;
-          response.http.headers.set('retry-after', String(serviceUnavailable().data!.retry_after_seconds));
+          response.http.headers.set('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
         },
       };
     },

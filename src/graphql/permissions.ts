@@ -5,7 +5,7 @@ import { ArgumentValidationError } from 'type-graphql';
 import { normalizeEmail } from '../accounts/accounts.service';
 import { User } from '../accounts/user.entity';
 import { callerUser } from '../auth/caller';
-import { isDatabaseUnreachable, serviceUnavailable } from '../database/connection-errors';
+import { asDomainError } from '../database/connection-errors';
 import { DomainError, forbidden, notFound, unauthenticated } from '../core/errors';
 import type { Context } from './context';
 import { validationFailures } from './user-errors';
@@ -230,13 +230,13 @@ function guardSubscribe(schema: GraphQLSchema, rules: Record<string, unknown>): 
  */
 function exposeOnlyDomainErrors(thrown: unknown, _parent: unknown, _args: unknown, context: unknown, info: GraphQLResolveInfo): Error {
   const ctx = context as Context;
-  if (thrown instanceof DomainError) return thrown;
+  const known = asDomainError(thrown);
+  if (known) return known;
   if (thrown instanceof ArgumentValidationError) {
     const messages = validationFailures(thrown).map((failure) => failure.message);
     return new DomainError('BAD_REQUEST', messages.length ? messages.join('; ') : 'The input is not valid.');
   }
   if (thrown === null || thrown === undefined) return forbidden('You are not allowed to do this.');
-  if (isDatabaseUnreachable(thrown)) return serviceUnavailable();
   ctx.services.log.error({ err: thrown, field: `${info.parentType.name}.${info.fieldName}` }, 'unexpected error in a resolver');
   return new DomainError('INTERNAL', 'Internal server error.');
 }

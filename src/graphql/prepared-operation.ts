@@ -1,6 +1,6 @@
 import { parse, validate, type DocumentNode, type FieldNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
 import { DomainError } from '../core/errors';
-import { isDatabaseUnreachable, serviceUnavailable } from '../database/connection-errors';
+import { asDomainError } from '../database/connection-errors';
 import { CompiledExecution } from './compiled-execution';
 import type { Context } from './context';
 import { analyzeOperation } from './cost';
@@ -39,7 +39,7 @@ export function prepareOperation(schema: GraphQLSchema, source: string, label: s
       // Derived, not copied: a copy would read (and so fork) the context's lazy EntityManager.
       const context: Context = Object.assign(Object.create(contextValue) as Context, { throwUserErrors: true });
       const result = await inSpan('graphql.execute', { 'graphql.operation.name': label }, () => runCompiled(context, withoutUndefined(variableValues) as Record<string, unknown>));
-      if (result.errors?.length) throw asDomainError(result.errors[0], contextValue);
+      if (result.errors?.length) throw adapterError(result.errors[0], contextValue);
       const data = result.data as Record<string, unknown>;
       return rootField ? data[rootField] : data;
     },
@@ -68,10 +68,10 @@ function rootFieldsOf(document: DocumentNode, label: string): { operation: Opera
 }
 
 /** Errors without an original error are GraphQL's own input coercion errors: the client's fault. */
-function asDomainError(error: GraphQLError, context: Context): DomainError {
-  if (error.originalError instanceof DomainError) return error.originalError;
+function adapterError(error: GraphQLError, context: Context): DomainError {
   if (!error.originalError) return new DomainError('BAD_REQUEST', error.message.replace(/^Variable "\$\w+" got invalid value /, 'Invalid value '));
-  if (isDatabaseUnreachable(error.originalError)) return serviceUnavailable();
+  const known = asDomainError(error.originalError);
+  if (known) return known;
   context.services.log.error({ err: error.originalError }, 'unexpected error in an adapter operation');
   return new DomainError('INTERNAL', 'Internal server error.');
 }

@@ -20,7 +20,7 @@ import type { Config } from '../core/config';
 import { creditsRest } from '../credits/credits.rest';
 import { stripeWebhookRoutes } from '../credits/credits.webhook';
 import { DomainError } from '../core/errors';
-import { asDomainError, isDatabaseUnreachable, serviceUnavailable } from '../database/connection-errors';
+import { asDomainError } from '../database/connection-errors';
 import { compiledGateway } from '../graphql/compiled-execution';
 import { createContext, type Context } from '../graphql/context';
 import { formatGraphQLError, serviceUnavailableStatus } from '../graphql/errors';
@@ -89,9 +89,10 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
   // /metrics on the main port only behind METRICS_TOKEN; with METRICS_PORT it has a listener of its own (main.ts).
   if (config.metricsToken && config.metricsPort === undefined) registerMetricsRoute(http, services.metrics, config.metricsToken);
 
-  http.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
-    if (error instanceof DomainError) return sendError(reply, error);
-    if (isDatabaseUnreachable(error)) return sendError(reply, serviceUnavailable());
+  http.setErrorHandler((thrown: FastifyError | DomainError, request, reply) => {
+    const known = asDomainError(thrown);
+    if (known) return sendError(reply, known);
+    const error = thrown as FastifyError;
     if (error.validation) return sendError(reply, new DomainError('BAD_REQUEST', describeValidation(error)));
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {

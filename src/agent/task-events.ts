@@ -8,11 +8,10 @@ import { createContext } from '../graphql/context';
 import { prepareOperation } from '../graphql/prepared-operation';
 import { ChangeSignal } from '../events/latest-state';
 import { routeSchema } from '../http/openapi';
-import { STREAM_RETRY_AFTER_SECONDS, StreamSlots } from '../http/stream-slots';
+import { heartbeatMs, STREAM_RETRY_AFTER_SECONDS, StreamSlots } from '../http/stream-slots';
 import { presentFoundTask } from './agent.rest';
 
 const MAX_STREAM_MS = 15 * 60_000;
-const HEARTBEAT_MS = 15_000;
 
 const eventsSchema = routeSchema({
   method: 'GET',
@@ -41,18 +40,10 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
   const slots = new StreamSlots(
     { perOwner: sseMaxStreamsPerUser, total: sseMaxStreams },
     { perOwner: (open) => `You already have ${open} task streams open; close one first.`, total: 'Too many task streams are open right now; poll the task instead, or retry shortly.' },
+    () => services.metrics.refusedByRateLimit('sse-streams'),
   );
-  const takeSlot = (userId: string) => {
-    try {
-      return slots.take(userId);
-    } catch (error) {
-      services.metrics.refusedByRateLimit('sse-streams');
-      throw error;
-    }
-  };
   const { signal: shutdown } = services.lifecycle;
-  // A comment line now and then keeps an unchanged task's stream from looking idle (CONNECTION_TIMEOUT_MS, proxies).
-  const heartbeatMs = Math.min(HEARTBEAT_MS, connectionTimeoutMs > 0 ? connectionTimeoutMs / 2 : HEARTBEAT_MS);
+  const heartbeatEvery = heartbeatMs(connectionTimeoutMs);
   const open = new Set<ChangeSignal>();
   const closeAll = () => {
     for (const signal of open) signal.close();
@@ -94,7 +85,7 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
     try {
       current = await read(); // Refusals (401/403/404) are answered as JSON before the stream opens.
       // Counted against the user whose tasks are watched (the read above proved the caller may watch them).
-      release = takeSlot(request.params.user_id); // over a cap: 429, before the stream opens
+      release = slots.take(request.params.user_id); // over a cap: 429, before the stream opens
     } catch (error) {
       done();
       throw error;
@@ -111,7 +102,7 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
       send('task', current);
       const deadline = Date.now() + MAX_STREAM_MS;
       while (!changed.isClosed && current.status !== 'completed' && current.status !== 'failed' && Date.now() < deadline) {
-        if (!(await changed.wait(Math.min(heartbeatMs, deadline - Date.now())))) {
+        if (!(await changed.wait(Math.min(heartbeatEvery, deadline - Date.now())))) {
           if (!changed.isClosed) reply.raw.write(': keep-alive\n\n');
           continue;
         }

@@ -1,11 +1,17 @@
 import { DomainError } from '../core/errors';
 
 export const STREAM_RETRY_AFTER_SECONDS = 5;
+const HEARTBEAT_MS = 15_000;
+
+/** How often an open stream sends a comment line, so it does not look idle (CONNECTION_TIMEOUT_MS, proxies). */
+export function heartbeatMs(connectionTimeoutMs: number): number {
+  return connectionTimeoutMs > 0 ? Math.min(HEARTBEAT_MS, Math.max(1, Math.floor(connectionTimeoutMs / 2))) : HEARTBEAT_MS;
+}
 
 /**
  * Open streams per owner and in this instance: each holds a connection (and often polls or keeps a server), so both
  * are bounded. take() answers a release function that frees the slot once, however often it is called; over a cap it
- * throws RATE_LIMITED (429, Retry-After) before the stream opens.
+ * throws RATE_LIMITED (429, Retry-After) before the stream opens, and tells `onRefused` (the metrics).
  */
 export class StreamSlots {
   private readonly perOwner = new Map<string, number>();
@@ -14,12 +20,13 @@ export class StreamSlots {
   constructor(
     private readonly limits: { perOwner: number; total: number },
     private readonly refusals: { perOwner: (open: number) => string; total: string },
+    private readonly onRefused?: () => void,
   ) {}
 
   take(owner: string): () => void {
     const open = this.perOwner.get(owner) ?? 0;
-    if (open >= this.limits.perOwner) throw tooManyStreams(this.refusals.perOwner(open));
-    if (this.total >= this.limits.total) throw tooManyStreams(this.refusals.total);
+    if (open >= this.limits.perOwner) throw this.refused(this.refusals.perOwner(open));
+    if (this.total >= this.limits.total) throw this.refused(this.refusals.total);
     this.perOwner.set(owner, open + 1);
     this.total++;
     let released = false;
@@ -32,8 +39,9 @@ export class StreamSlots {
       else this.perOwner.delete(owner);
     };
   }
-}
 
-function tooManyStreams(message: string): DomainError {
-  return new DomainError('RATE_LIMITED', message, { retry_after_seconds: STREAM_RETRY_AFTER_SECONDS });
+  private refused(message: string): DomainError {
+    this.onRefused?.();
+    return new DomainError('RATE_LIMITED', message, { retry_after_seconds: STREAM_RETRY_AFTER_SECONDS });
+  }
 }

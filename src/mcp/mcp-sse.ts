@@ -5,13 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../app/services';
 import { DomainError, notFound } from '../core/errors';
 import type { Context } from '../graphql/context';
-import { StreamSlots } from '../http/stream-slots';
+import { heartbeatMs, StreamSlots } from '../http/stream-slots';
 import { authenticateMcpRequest } from './mcp-credentials';
 import { createMcpServer, type PreparedMcpTool } from './mcp-server';
 
 export const MCP_SSE_PATH = '/sse';
 export const MCP_SSE_MESSAGES_PATH = '/messages';
-const HEARTBEAT_MS = 15_000;
 
 interface SseSession {
   transport: SSEServerTransport;
@@ -34,8 +33,7 @@ export function registerMcpSseEndpoint(app: FastifyInstance, services: Services,
     { perOwner: mcpSseMaxSessionsPerCaller, total: mcpSseMaxSessions },
     { perOwner: (open) => `This API key already has ${open} MCP SSE sessions open; close one first.`, total: 'Too many MCP SSE sessions are open right now; use the Streamable HTTP endpoint (/mcp), or retry shortly.' },
   );
-  // A comment line now and then keeps an idle stream from looking dead (CONNECTION_TIMEOUT_MS, proxies).
-  const heartbeatMs = Math.min(HEARTBEAT_MS, connectionTimeoutMs > 0 ? Math.max(1, Math.floor(connectionTimeoutMs / 2)) : HEARTBEAT_MS);
+  const heartbeatEvery = heartbeatMs(connectionTimeoutMs);
 
   app.get(MCP_SSE_PATH, async (request, reply) => {
     const { context, userId } = await authenticateMcpRequest(services, request, reply);
@@ -45,7 +43,7 @@ export function registerMcpSseEndpoint(app: FastifyInstance, services: Services,
     // Each call runs with the context of the POST that carried it (set below as the request's auth).
     const server = createMcpServer(info, tools, (extra) => extra.authInfo?.extra?.context as Context, userId);
     sessions.set(transport.sessionId, { transport, apiKeyId, userId });
-    const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), heartbeatMs);
+    const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), heartbeatEvery);
     reply.raw.on('close', () => {
       clearInterval(heartbeat);
       sessions.delete(transport.sessionId);

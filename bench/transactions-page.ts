@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { encodeCursor } from '../src/core/keyset';
 import { CreditsService } from '../src/credits/credits.service';
+import { SecurityLog } from '../src/security-log/security-log.service';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { migrate, openDatabase } from '../src/database/orm';
 
@@ -47,7 +48,7 @@ async function median(run: () => Promise<unknown>): Promise<number> {
 async function main(): Promise<void> {
   const embedded = process.env.BENCH_DATABASE_URL ? undefined : await startEmbeddedPostgres();
   const orm = await openDatabase(process.env.BENCH_DATABASE_URL ?? embedded!.url, 1);
-  const credits = new CreditsService([{ lowerLimit: 5, upperLimit: 10000, rate: 100 }]);
+  const credits = new CreditsService([{ lowerLimit: 5, upperLimit: 10000, rate: 100 }], { securityLog: new SecurityLog() });
   const em = () => orm.em.fork() as EntityManager;
   try {
     await migrate(orm);

@@ -59,7 +59,7 @@ export class AdminService {
   /** One user by id; an unknown or malformed id is NOT_FOUND. */
   async user(em: EntityManager, userId: string): Promise<User> {
     const user = isId('user', userId) ? await em.findOne(User, { id: userId }) : null;
-    if (!user) throw Object.assign(notFound('User not found.'), { field: ['input', 'userId'] });
+    if (!user) throw notFound('User not found.', ['input', 'userId']);
     return user;
   }
 

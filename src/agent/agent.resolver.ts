@@ -27,7 +27,7 @@ export class AgentResolver {
   @UseMiddleware(ReturnsUserErrors, Idempotent)
   async startAnalysis(@Arg('input') input: StartAnalysisInput, @Ctx() ctx: Context): Promise<StartAnalysisPayload> {
     const files = input.files.map((file, index) => {
-      if (!BASE64.test(file.contentBase64)) throw Object.assign(badRequest(`${file.name} is not valid base64.`), { field: ['input', 'files', String(index), 'contentBase64'] });
+      if (!BASE64.test(file.contentBase64)) throw badRequest(`${file.name} is not valid base64.`, ['input', 'files', String(index), 'contentBase64']);
       return { fileName: file.name, bytes: new Uint8Array(Buffer.from(file.contentBase64, 'base64')) };
     });
     return { task: await ctx.services.tasks.start(ctx.em, callerUser(ctx.caller)!, { prompt: input.prompt, files, uploadIds: input.uploadIds }), userErrors: [] };

@@ -53,7 +53,7 @@ export class UploadsService {
 
   /** The caller's own unconsumed uploads with these ids, in order; someone else's or unknown: NOT_FOUND. */
   async usable(em: EntityManager, userId: string, ids: string[]): Promise<Upload[]> {
-    if (new Set(ids).size !== ids.length) throw Object.assign(badRequest('An upload id is given twice.'), { field: ['input', 'uploadIds'] });
+    if (new Set(ids).size !== ids.length) throw badRequest('An upload id is given twice.', ['input', 'uploadIds']);
     const rows = await em.find(Upload, { id: { $in: ids.filter((id) => isId('upload', id)) }, owner: userId });
     return ids.map((id, index) => {
       const upload = rows.find((row) => row.id === id);

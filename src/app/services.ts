@@ -71,7 +71,7 @@ export function createServices(config: Config, orm: MikroORM, log: Logger) {
   });
   // Change events from the database (task progress, balances, credential changes); start() it before use.
   const events = new EventBus({ databaseUrl: orm.config.get('clientUrl')!, log });
-  const credits = new CreditsService(config.creditRates, metrics);
+  const credits = new CreditsService(config.creditRates, { securityLog, ledger: metrics });
   const purchases = new PurchasesService({
     stripe: new StripeService(config.stripe, log),
     credits,

@@ -56,8 +56,9 @@ export class DomainError extends Error {
   }
 }
 
-export const badRequest = (message: string) => new DomainError('BAD_REQUEST', message);
+/** `field`: the input at fault, as a path (a form shows the message beside it). */
+export const badRequest = (message: string, field: string[] | null = null) => new DomainError('BAD_REQUEST', message, null, field);
 export const unauthenticated = (message: string, data: Record<string, unknown> | null = null) =>
   new DomainError('UNAUTHENTICATED', message, data);
 export const forbidden = (message: string) => new DomainError('FORBIDDEN', message);
-export const notFound = (message: string) => new DomainError('NOT_FOUND', message);
+export const notFound = (message: string, field: string[] | null = null) => new DomainError('NOT_FOUND', message, null, field);

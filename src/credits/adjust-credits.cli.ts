@@ -8,6 +8,7 @@ import { isId } from '../core/ids';
 import { DataDirInUseError } from '../database/data-dir-lock';
 import { startEmbeddedPostgres } from '../database/embedded-postgres';
 import { migrate, openDatabase } from '../database/orm';
+import { SecurityLog } from '../security-log/security-log.service';
 import { CreditsService } from './credits.service';
 
 const USAGE = 'usage: npm run credits:adjust -- <email|user id> <amount, e.g. 100 or -50> <reason>';
@@ -34,7 +35,7 @@ async function run(args: string[]): Promise<void> {
     const em = orm.em.fork() as EntityManager;
     const user = await em.findOne(User, isId('user', who) ? { id: who } : { email: normalizeEmail(who) });
     if (!user) throw new Error(`No user ${who}.`);
-    const entry = await new CreditsService(config.creditRates).adjust(em, user.id, amount, reason);
+    const entry = await new CreditsService(config.creditRates, { securityLog: new SecurityLog() }).adjust(em, user.id, amount, reason);
     console.log(`${entry.description} (${user.email}, balance ${entry.balanceAfter}, ${entry.id})`);
   } finally {
     await orm.close();

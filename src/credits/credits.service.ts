@@ -16,7 +16,7 @@ export interface BalanceChange {
   reference?: string | null;
   fiatCents?: number;
   describe: (before: number, after: number) => string;
-  /** Writes what else belongs to the change (a security log entry) in its database transaction. */
+  /** Writes what else belongs to the change (a security log entry) in its database transaction, on every path. */
   audit?: (tx: EntityManager, entry: Transaction) => Promise<void>;
 }
 
@@ -26,12 +26,10 @@ export interface RefundOptions { reference: string; description?: string }
 /** Balances are 32-bit integers; one operator adjustment stays well inside them. */
 const MAX_ADJUSTMENT = 1_000_000_000;
 
-const securityLog = new SecurityLog();
-
 /** An operator's reason, required for every operator change (kept in the ledger row and the security log). */
 export function operatorReason(reason: string): string {
   const why = reason.trim();
-  if (!why || why.length > 500) throw Object.assign(badRequest('A reason (1 to 500 characters) is required.'), { field: ['input', 'reason'] });
+  if (!why || why.length > 500) throw badRequest('A reason (1 to 500 characters) is required.', ['input', 'reason']);
   return why;
 }
 
@@ -42,11 +40,14 @@ export function operatorReason(reason: string): string {
  */
 export class CreditsService {
   /** `ledger` hears of each row once its transaction has committed (the credits metrics). */
-  constructor(private readonly rates: RateTier[], private readonly ledger?: { ledgerEntry(entry: Transaction): void }) {}
+  constructor(
+    private readonly rates: RateTier[],
+    private readonly deps: { securityLog: SecurityLog; ledger?: { ledgerEntry(entry: Transaction): void } },
+  ) {}
 
   /** Callers that write rows inside their own transaction (applyInTransaction) report each row after the commit. */
   committed(entry: Transaction): void {
-    this.ledger?.ledgerEntry(entry);
+    this.deps.ledger?.ledgerEntry(entry);
   }
 
   /** Charges credits for a task; idempotent per reference (charging the same task twice returns the first charge). */
@@ -88,7 +89,7 @@ export class CreditsService {
       delta: amount,
       kind: 'admin',
       describe: (before, after) => `Admin updated credits from ${before} to ${after}: ${why}`,
-      audit: (tx, entry) => securityLog.write(tx, userId, 'CREDITS_ADJUSTED', undefined, { reason: 'admin', note: why, transactionId: entry.id }),
+      audit: this.operatorAudit('CREDITS_ADJUSTED', why),
     });
   }
 
@@ -101,10 +102,10 @@ export class CreditsService {
   async correct(em: EntityManager, transactionId: string, reason: string, credits?: number | null): Promise<Transaction> {
     const why = operatorReason(reason);
     const original = isId('transaction', transactionId) ? await em.findOne(Transaction, { id: transactionId }) : null;
-    if (!original) throw Object.assign(notFound('Transaction not found.'), { field: ['input', 'transactionId'] });
+    if (!original) throw notFound('Transaction not found.', ['input', 'transactionId']);
     const amount = credits ?? original.valueInCredits;
     if (!Number.isInteger(amount) || amount <= 0 || amount > original.valueInCredits) {
-      throw Object.assign(badRequest(`credits must be a whole number from 1 to ${original.valueInCredits} (the row's value).`), { field: ['input', 'credits'] });
+      throw badRequest(`credits must be a whole number from 1 to ${original.valueInCredits} (the row's value).`, ['input', 'credits']);
     }
     const delta = original.type === 'CREDIT' ? -amount : amount;
     return this.record(em, {
@@ -113,7 +114,7 @@ export class CreditsService {
       kind: 'correction',
       reference: original.id,
       describe: (before, after) => `Correction of ${original.id}: ${amount} credits ${delta > 0 ? 'given back' : 'taken back'} (balance ${before} → ${after}): ${why}`,
-      audit: (tx, entry) => securityLog.write(tx, entry.user.id, 'LEDGER_CORRECTED', undefined, { reason: 'admin', note: why, transactionId: entry.id }),
+      audit: this.operatorAudit('LEDGER_CORRECTED', why),
     });
   }
 
@@ -146,7 +147,13 @@ export class CreditsService {
       description: change.describe(after - change.delta, after),
     });
     await tx.flush();
+    await change.audit?.(tx, entry);
     return entry;
+  }
+
+  /** An operator's change in the user's security log, with the reason and the row it wrote. */
+  private operatorAudit(kind: 'CREDITS_ADJUSTED' | 'LEDGER_CORRECTED', why: string): BalanceChange['audit'] {
+    return (tx, entry) => this.deps.securityLog.write(tx, entry.user.id, kind, undefined, { reason: 'admin', note: why, transactionId: entry.id });
   }
 
   /** A change in its own database transaction; with a reference, a repeat returns the first row instead. */
@@ -155,11 +162,7 @@ export class CreditsService {
     const existing = await earlier();
     if (existing) return sameChange(existing, change);
     try {
-      const entry = await em.transactional(async (tx) => {
-        const applied = await this.applyInTransaction(tx as EntityManager, change);
-        await change.audit?.(tx as EntityManager, applied);
-        return applied;
-      });
+      const entry = await em.transactional((tx) => this.applyInTransaction(tx as EntityManager, change));
       this.committed(entry);
       return entry;
     } catch (error) {

@@ -5,7 +5,7 @@ import { startAnalysisWorker } from './agent/analysis-worker';
 import { createServices } from './app/services';
 import { loadConfig } from './core/config';
 import { createLogger } from './core/logger';
-import { openDatabase, underStartupLock } from './database/orm';
+import { openDatabase } from './database/orm';
 import { startMetricsListener } from './observability/metrics';
 import { onShutdownSignal } from './observability/shutdown';
 
@@ -20,8 +20,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const orm = await openDatabase(config.databaseUrl, { max: config.databasePoolMax, acquireTimeoutMs: config.databaseAcquireTimeoutMs });
   const services = createServices(config, orm, log);
-  // In turn with API instances and other workers starting at the same moment (see app.ts).
-  await underStartupLock(config.databaseUrl, () => services.queue.start());
+  await services.queue.start();
   const stopSweep = await startAnalysisWorker(services);
   const metricsListener = config.metricsPort !== undefined ? await startMetricsListener(services.metrics, config.host, config.metricsPort, config.metricsToken) : undefined;
   onShutdownSignal(log, async () => {

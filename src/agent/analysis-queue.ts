@@ -1,6 +1,7 @@
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config';
+import { underStartupLock } from '../database/orm';
 import type { JobOutcome, Metrics } from '../observability/metrics';
 import { currentRequestId, runObserved } from '../observability/request-context';
 import { inJobSpan, traceCarrier } from '../observability/spans';
@@ -25,6 +26,11 @@ export interface QueueOptions {
   stopTimeoutSeconds: number;
   log: Logger;
   metrics: Metrics;
+  /**
+   * Runs the queue's set-up (its schema and queues) in turn with other processes starting on the same database
+   * (the migrations' startup lock): instances starting together deadlocked, or made the schema twice.
+   */
+  startLock?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -45,8 +51,9 @@ export class AnalysisQueue {
     this.boss.on('error', (error) => options.log.error({ err: error }, 'job queue error'));
   }
 
+  /** Once, whether called at start-up or first by enqueue or work. */
   start(): Promise<void> {
-    this.started ??= (async () => {
+    const setUp = async () => {
       await this.boss.start();
       await this.boss.createQueue(FAILED_QUEUE);
       await this.boss.createQueue(QUEUE, {
@@ -58,7 +65,8 @@ export class AnalysisQueue {
         deadLetter: FAILED_QUEUE,
       });
       this.running = true;
-    })();
+    };
+    this.started ??= this.options.startLock ? this.options.startLock(setUp) : setUp();
     return this.started;
   }
 
@@ -164,6 +172,8 @@ export function createAnalysisQueue(config: Config, db: SqlExecutor, log: Logger
     stopTimeoutSeconds: config.shutdownGraceSeconds,
     log,
     metrics,
+    // On a shared PostgreSQL several instances and workers may start at once (the embedded one has one process).
+    startLock: config.databaseUrl ? (work) => underStartupLock(config.databaseUrl!, work) : undefined,
   });
 }
 

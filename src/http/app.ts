@@ -46,7 +46,6 @@ import { registerProbes } from '../observability/lifecycle';
 import { registerMetricsRoute, registerRequestMetrics } from '../observability/metrics';
 import { currentObservation, registerRequestContext } from '../observability/request-context';
 import { rawQuery } from '../database/shared-pool';
-import { underStartupLock } from '../database/orm';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
@@ -169,7 +168,7 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
 
   // The queue's tables exist before the first request; the worker runs here unless it runs elsewhere.
   // On a shared PostgreSQL several instances may start at once: pg-boss's schema and queue are made in turn.
-  await (config.databaseUrl ? underStartupLock(config.databaseUrl, () => services.queue.start()) : services.queue.start());
+  await services.queue.start();
   const stopWorker = config.agentWorkerInProcess ? await startAnalysisWorker(services) : undefined;
 
   registerMcpEndpoint(http, schema, services, mcpTools);

@@ -29,20 +29,20 @@ export async function startAnalysisWorker(services: Services): Promise<() => voi
       (count) => count && log.info({ count }, 'deleted the uploads of tasks past the retention period'),
       (error: unknown) => log.error({ err: error }, 'deleting expired uploads failed'),
     );
-  const retention = setInterval(removeExpired, config.agentQueueMaintenanceSeconds * 1000);
-  retention.unref();
   // Idempotency keys past their retention, on the same cadence; every instance may run it, deleting twice is harmless.
   const expireKeys = () =>
     services.idempotency.removeExpired(fork()).then(
       (count) => count && log.info({ count }, 'deleted expired idempotency keys'),
       (error: unknown) => log.error({ err: error }, 'deleting expired idempotency keys failed'),
     );
-  const keyExpiry = setInterval(expireKeys, config.agentQueueMaintenanceSeconds * 1000);
-  keyExpiry.unref();
+  const maintenance = setInterval(() => {
+    void removeExpired();
+    void expireKeys();
+  }, config.agentQueueMaintenanceSeconds * 1000);
+  maintenance.unref();
   log.info({ concurrency: config.agentWorkerConcurrency }, 'analysis worker started');
   return () => {
     clearInterval(timer);
-    clearInterval(retention);
-    clearInterval(keyExpiry);
+    clearInterval(maintenance);
   };
 }

@@ -208,10 +208,10 @@ export class TasksService {
   }
 }
 
-/** What the user reads on a failed task: our own refusals verbatim; nothing from the model server or internals. */
 /** A user's tasks, optionally in one status. */
 const tasksOf = (userId: string, status?: TaskStatus | null): KeysetList<Task> => ({ entity: Task, kind: 'task', where: { user_id: userId, status } });
 
+/** What the user reads on a failed task: our own refusals verbatim; nothing from the model server or internals. */
 function readable(error: unknown): string {
   if (error instanceof DomainError) return error.message;
   if (error instanceof AnalysisProviderError) return 'The analysis model did not give a usable answer; the credits were refunded.';

@@ -13,6 +13,11 @@ const HOW_TO_AUTHENTICATE = 'MCP needs an API key: send Authorization: Bearer <a
  * budget (over it: 429). Only checked here: that an API key and a user id were given; whether that user id is the
  * key's is the GraphQL ownership rules' job.
  */
+/** The budget counts POSTs, so a POST must be one message (the MCP spec dropped JSON-RPC batches in 2025-06-18). */
+export function refuseBatch(body: unknown): void {
+  if (Array.isArray(body)) throw new DomainError('BAD_REQUEST', 'Send one JSON-RPC message per request; batches are not accepted.');
+}
+
 export async function authenticateMcpRequest(services: Services, request: FastifyRequest, reply: FastifyReply): Promise<{ context: Context; userId: string }> {
   try {
     return await authenticate(services, request);

@@ -2,8 +2,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Services } from '../app/services';
-import { DomainError } from '../core/errors';
-import { authenticateMcpRequest } from './mcp-credentials';
+import { authenticateMcpRequest, refuseBatch } from './mcp-credentials';
 import { createMcpServer, prepareMcpTools } from './mcp-server';
 import { registerMcpSseEndpoint } from './mcp-sse';
 import type { McpTool } from './mcp-tool';
@@ -21,8 +20,7 @@ export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema,
   const toolNames = new Set(tools.map((tool) => tool.name));
 
   app.post(MCP_PATH, async (request, reply) => {
-    // The budget counts POSTs, so a POST must be one message (the MCP spec dropped JSON-RPC batches in 2025-06-18).
-    if (Array.isArray(request.body)) throw new DomainError('BAD_REQUEST', 'Send one JSON-RPC message per request; batches are not accepted.');
+    refuseBatch(request.body);
     request.observation.operation = operationOf(request.body, toolNames);
     const { context, userId } = await authenticateMcpRequest(services, request, reply);
     const server = createMcpServer(info, prepared, () => context, userId);

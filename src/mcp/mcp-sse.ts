@@ -6,7 +6,7 @@ import type { Services } from '../app/services';
 import { DomainError, notFound } from '../core/errors';
 import type { Context } from '../graphql/context';
 import { heartbeatMs, StreamSlots } from '../http/stream-slots';
-import { authenticateMcpRequest } from './mcp-credentials';
+import { authenticateMcpRequest, refuseBatch } from './mcp-credentials';
 import { createMcpServer, type PreparedMcpTool } from './mcp-server';
 
 export const MCP_SSE_PATH = '/sse';
@@ -56,7 +56,7 @@ export function registerMcpSseEndpoint(app: FastifyInstance, services: Services,
   });
 
   app.post<{ Querystring: { sessionId?: string } }>(MCP_SSE_MESSAGES_PATH, async (request, reply) => {
-    if (Array.isArray(request.body)) throw new DomainError('BAD_REQUEST', 'Send one JSON-RPC message per request; batches are not accepted.');
+    refuseBatch(request.body);
     const { context, userId } = await authenticateMcpRequest(services, request, reply);
     const session = sessions.get(String(request.query.sessionId ?? ''));
     // Another caller that learned the id (even with valid credentials of its own) gets what an unknown id gets.

@@ -11,7 +11,7 @@ import { loadConfig } from '../src/core/config';
 import pino from 'pino';
 import { Metrics } from '../src/observability/metrics';
 import { createAnalysisQueue } from '../src/agent/analysis-queue';
-import { insertBacklog } from '../tests/helpers/backlog';
+import { insertBacklog, openTasks } from '../tests/helpers/backlog';
 import { FakeModel } from '../tests/helpers/fake-model';
 import { Mailbox } from '../tests/helpers/mailbox';
 
@@ -367,14 +367,13 @@ async function queueThroughput(databaseUrl: string, userId: string): Promise<{ j
       DATABASE_URL: databaseUrl, DATABASE_POOL_MAX: process.env.DATABASE_URL ? '20' : POOL, JWT_SECRET, ENCRYPTION_KEY, LOG_LEVEL: 'info',
       AGENT_OPENAI_BASE_URL: model.url, AGENT_OPENAI_API_KEY: 'sk-bench', AGENT_MODEL: 'bench-model', AGENT_WORKER_CONCURRENCY: String(concurrency), AGENT_WORKER_BATCH_SIZE: process.env.BENCH_QUEUE_BATCH ?? '8', AGENT_STRANDED_AFTER_SECONDS: '3600',
     }, /analysis worker started/);
-    const ids = await insertBacklog(select, select, userId, jobs, 20);
+    const ids = await insertBacklog(select, userId, jobs, 20);
     const started = Date.now();
     // The worker's own CPU per job: what it costs regardless of other load on the machine.
     const cpuBefore = cpuMicros(child.pid);
     await queue.enqueueMany(ids);
     for (;;) {
-      const [{ open }] = await select(`select count(*)::int as open from tasks where user_id = ? and status in ('queued', 'running')`, [userId]);
-      if (open === 0) break;
+      if ((await openTasks(select, userId)) === 0) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const seconds = (Date.now() - started) / 1000;

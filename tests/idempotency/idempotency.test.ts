@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { grantCredits } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
 import { ADMIN_KEY, PUBLIC_KEY, TestApp } from '../helpers/harness';
+import { freePort } from '../helpers/service-process';
 import { CreditsTestApp, STRIPE_KEY, WEBHOOK_SECRET } from '../helpers/stripe';
 
 type User = Awaited<ReturnType<CreditsTestApp['activeUser']>>;
@@ -35,15 +35,6 @@ const checkoutsOf = (t: CreditsTestApp, userId: string) => t.stripe.requestsTo('
 
 async function debitsOf(t: CreditsTestApp, user: User): Promise<number> {
   return (await t.transactions(user, '?type=DEBIT')).length;
-}
-
-/** A port nothing listens on: Stripe "down". */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function mcpClient(t: CreditsTestApp, user: User): Promise<Client> {
@@ -156,7 +147,7 @@ for (const db of testDatabases()) {
     test('a server error (503) is not kept: the key is free and the retry runs', async () => {
       const user = await t.activeUser();
       const key = newKey();
-      const stripeDown = { STRIPE_SECRET_KEY: STRIPE_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_HOST: '127.0.0.1', STRIPE_API_PORT: String(await closedPort()), STRIPE_API_PROTOCOL: 'http' };
+      const stripeDown = { STRIPE_SECRET_KEY: STRIPE_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_HOST: '127.0.0.1', STRIPE_API_PORT: String(await freePort()) /* nothing listens there: Stripe "down" */, STRIPE_API_PROTOCOL: 'http' };
       const instance = await new TestApp(db, stripeDown, { sharing: t }).start();
       try {
         const failed = await buy(instance, user, key);

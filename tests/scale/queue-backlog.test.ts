@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { grantCredits } from '../helpers/agent';
-import { insertBacklog } from '../helpers/backlog';
+import { insertBacklog, openTasks } from '../helpers/backlog';
 import { FakeModel } from '../helpers/fake-model';
 import { TestApp } from '../helpers/harness';
 import { deploymentEnv, startWorker, type ServiceProcess } from '../helpers/service-process';
@@ -36,7 +36,6 @@ describe(`a queue backlog of ${BACKLOG} jobs`, { skip: !process.env.TEST_DATABAS
     await grantCredits(t, user.id, BACKLOG * COST);
     const em = t.orm.em.fork();
     const ids = await em.transactional((tx) => insertBacklog(
-      (text, values) => tx.getConnection().execute(text, values, 'run', tx.getTransactionContext()),
       (text, values) => tx.getConnection().execute(text, values, 'all', tx.getTransactionContext()),
       user.id, BACKLOG, COST,
     ));
@@ -48,7 +47,7 @@ describe(`a queue backlog of ${BACKLOG} jobs`, { skip: !process.env.TEST_DATABAS
     // Bounded so a stalled queue fails the test (inside the 300 s per-file timeout at 10,000); drain rates are in the README ("Faults").
     const deadline = Date.now() + 60_000 + BACKLOG * 15;
     for (;;) {
-      const [{ open }] = await sql(`select count(*)::int as open from tasks where user_id = ? and status in ('queued', 'running')`, [user.id]);
+      const open = await openTasks(sql, user.id);
       if (open === 0) break;
       assert.ok(Date.now() < deadline, `${open} tasks still open; worker said: ${JSON.stringify(worker.logs.filter((line) => Number(line.level) >= 40).slice(0, 3))}`);
       await new Promise((resolve) => setTimeout(resolve, 500));

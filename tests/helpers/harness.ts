@@ -17,6 +17,22 @@ import { contractFor, type RestAnswer, type RestContract } from './openapi-contr
 export const PUBLIC_KEY = 'test_public_api_key';
 export const ADMIN_KEY = 'test_admin_api_key';
 
+/** Settings every test service shares, in this process or as a child process (tokens signed here are checked there). */
+export const TEST_SETTINGS: Record<string, string> = {
+  JWT_SECRET: 'test-jwt-secret-that-is-long-enough-1234567890',
+  PUBLIC_API_KEY: PUBLIC_KEY,
+  ADMIN_API_KEY: ADMIN_KEY,
+  // Cheap hashes keep the suite fast; production defaults are in config.ts.
+  ARGON2_MEMORY_KIB: '1024',
+  ARGON2_TIME_COST: '1',
+  RATE_LIMIT_PER_SECOND: '10000',
+  AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '10000',
+  AUTH_RATE_LIMIT_PER_IP_PER_MINUTE: '10000',
+  // Suites mail several codes to one account in quick succession; code-guessing.test.ts tests these limits.
+  OTP_RESEND_INTERVAL_SECONDS: '0',
+  OTP_SENDS_PER_HOUR: '0',
+};
+
 export interface HttpResult<T = any> { status: number; body: T; headers: Headers }
 
 /**
@@ -55,20 +71,9 @@ export class TestApp {
     this.config = loadConfig({
       NODE_ENV: 'test',
       DATA_DIR: this.dataDir,
-      JWT_SECRET: 'test-jwt-secret-that-is-long-enough-1234567890',
-      PUBLIC_API_KEY: PUBLIC_KEY,
-      ADMIN_API_KEY: ADMIN_KEY,
       SMTP_URL: `smtp://127.0.0.1:${this.mailbox.port}`,
-      // Cheap hashes keep the suite fast; production defaults are in config.ts.
-      ARGON2_MEMORY_KIB: '1024',
-      ARGON2_TIME_COST: '1',
-      RATE_LIMIT_PER_SECOND: '10000',
-      AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '10000',
-      AUTH_RATE_LIMIT_PER_IP_PER_MINUTE: '10000',
+      ...TEST_SETTINGS,
       ...(this.env.NODE_ENV === 'production' ? productionSettings(db.url) : {}),
-      // Suites mail several codes to one account in quick succession; code-guessing.test.ts tests these limits.
-      OTP_RESEND_INTERVAL_SECONDS: '0',
-      OTP_SENDS_PER_HOUR: '0',
       ...this.env,
     });
     const queries = this.queries;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { EMBEDDED_POOL_SIZE } from '../../src/database/embedded-postgres';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './database';
-import { ADMIN_KEY, PUBLIC_KEY, TestApp } from './harness';
+import { TEST_SETTINGS, TestApp } from './harness';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -15,16 +15,7 @@ export function deploymentEnv(databaseUrl: string, extra: Record<string, string>
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     DATABASE_URL: databaseUrl,
-    JWT_SECRET: 'test-jwt-secret-that-is-long-enough-1234567890',
-    PUBLIC_API_KEY: PUBLIC_KEY,
-    ADMIN_API_KEY: ADMIN_KEY,
-    ARGON2_MEMORY_KIB: '1024',
-    ARGON2_TIME_COST: '1',
-    RATE_LIMIT_PER_SECOND: '10000',
-    AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '10000',
-    AUTH_RATE_LIMIT_PER_IP_PER_MINUTE: '10000',
-    OTP_RESEND_INTERVAL_SECONDS: '0',
-    OTP_SENDS_PER_HOUR: '0',
+    ...TEST_SETTINGS,
     ...extra,
   };
 }

@@ -48,14 +48,17 @@ export class IdempotencyService {
     // An HMAC, not a plain hash: the input can hold a password.
     const fingerprint = this.deps.box.digest(`${operation}\n${canonicalJson(request.input)}`);
     const connection = em.getConnection();
-    // An expired key is free again, whether or not the expiry has removed it yet.
-    await connection.execute('delete from idempotency_keys where scope = ? and key = ? and created_at < ?', [scope, key, this.expiredBefore(now)], 'run');
     // A key released (after a server error) between the insert and the select is simply claimed again.
     for (let attempt = 0; attempt < 3; attempt++) {
+      // An expired key is free again, whether or not the expiry has removed it yet: it is taken over in the
+      // same statement (a concurrent taker waits on the row, then sees it fresh and is refused).
       const inserted = await connection.execute<{ id: string }[]>(
         `insert into idempotency_keys (scope, key, operation, fingerprint, state, created_at) values (?, ?, ?, ?, 'IN_PROGRESS', ?)
-         on conflict (scope, key) do nothing returning id`,
-        [scope, key, operation, fingerprint, now],
+         on conflict (scope, key) do update
+           set operation = excluded.operation, fingerprint = excluded.fingerprint, state = 'IN_PROGRESS', response = null, completed_at = null, created_at = excluded.created_at
+           where idempotency_keys.created_at < ?
+         returning id`,
+        [scope, key, operation, fingerprint, now, this.expiredBefore(now)],
       );
       if (inserted.length) return { claimed: String(inserted[0].id) };
       const [held] = await connection.execute<{ operation: string; fingerprint: string; state: string; response: string | null }[]>(

@@ -1,11 +1,11 @@
 import { TestApp } from './harness';
 
 /** Sends an analysis as documented: multipart/form-data, each file's field name being its file name. */
-export async function postAnalysis(t: TestApp, user: { id: string; token: string }, files: Record<string, Uint8Array | string>, fields: Record<string, string> = {}) {
+export async function postAnalysis(t: TestApp, user: { id: string; token: string }, files: Record<string, Uint8Array | string>, fields: Record<string, string> = {}, headers: Record<string, string> = {}) {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
   for (const [name, bytes] of Object.entries(files)) form.append(name, new Blob([typeof bytes === 'string' ? bytes : Buffer.from(bytes)]), name);
-  return t.restForm(`/users/${user.id}/agent/analysis`, form, user.token);
+  return t.restForm(`/users/${user.id}/agent/analysis`, form, user.token, headers);
 }
 
 /** Gives the user credits the way an operator does (a ledger row through the admin mutation). */

@@ -111,8 +111,8 @@ export class TestApp {
   }
 
   /** A multipart/form-data REST call (analysis, uploads): `form`'s file parts named by their file names. */
-  async restForm<T = any>(path: string, form: FormData, auth?: string): Promise<HttpResult<T>> {
-    return this.restFetch<T>('POST', path, { method: 'POST', headers: auth ? { authorization: auth } : {}, body: form });
+  async restForm<T = any>(path: string, form: FormData, auth?: string, headers: Record<string, string> = {}): Promise<HttpResult<T>> {
+    return this.restFetch<T>('POST', path, { method: 'POST', headers: auth ? { ...headers, authorization: auth } : headers, body: form });
   }
 
   private async restFetch<T>(method: string, path: string, init: RequestInit): Promise<HttpResult<T>> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { grantCredits } from '../helpers/agent';
+import { grantCredits, postAnalysis } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
 import { ADMIN_KEY, PUBLIC_KEY, TestApp } from '../helpers/harness';
 import { freePort } from '../helpers/service-process';
@@ -19,13 +19,7 @@ let keys = 0;
 const newKey = () => `key-${process.pid}-${++keys}-${Math.random().toString(36).slice(2)}`;
 
 /** POST /agent/analysis as documented (multipart), with an Idempotency-Key header. */
-async function postAnalysis(t: CreditsTestApp, user: User, key: string, prompt: string) {
-  const form = new FormData();
-  form.append('prompt', prompt);
-  form.append('note.txt', new Blob(['The bridge opened in 1932.']), 'note.txt');
-  const response = await fetch(`${t.baseUrl}/api/v1/users/${user.id}/agent/analysis`, { method: 'POST', headers: { authorization: user.token, 'idempotency-key': key }, body: form });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as any };
-}
+const analyze = (t: CreditsTestApp, user: User, key: string, prompt: string) => postAnalysis(t, user, { 'note.txt': 'The bridge opened in 1932.' }, { prompt }, { 'idempotency-key': key });
 
 const buy = (t: TestApp, user: { token: string }, key: string, amount = 5) =>
   t.rest('POST', '/stripe/buy', { auth: user.token, body: { amount, return_path: '/billing' }, headers: { 'idempotency-key': key } });
@@ -78,14 +72,14 @@ for (const db of testDatabases()) {
       const user = await t.activeUser();
       await grantCredits(t, user.id, 100);
       const key = newKey();
-      const first = await postAnalysis(t, user, key, 'Check: the bridge opened in 1932.');
+      const first = await analyze(t, user, key, 'Check: the bridge opened in 1932.');
       assert.equal(first.status, 201, JSON.stringify(first.body));
-      const retried = await postAnalysis(t, user, key, 'Check: the bridge opened in 1932.');
+      const retried = await analyze(t, user, key, 'Check: the bridge opened in 1932.');
       assert.equal(retried.status, 201);
       assert.deepEqual(retried.body, first.body, 'the first answer, as it was (status queued)');
       assert.equal(await debitsOf(t, user), 1, 'one ledger row');
       assert.equal(await t.balance(user), 80);
-      const changed = await postAnalysis(t, user, key, 'Check: the bridge opened in 1933.');
+      const changed = await analyze(t, user, key, 'Check: the bridge opened in 1933.');
       assert.equal(changed.status, 422);
       assert.equal(await debitsOf(t, user), 1);
     });
@@ -110,7 +104,7 @@ for (const db of testDatabases()) {
       const user = await t.activeUser();
       await grantCredits(t, user.id, 100);
       const key = newKey();
-      const answers = await Promise.all(Array.from({ length: 20 }, () => postAnalysis(t, user, key, 'Check: the bridge opened in 1932.')));
+      const answers = await Promise.all(Array.from({ length: 20 }, () => analyze(t, user, key, 'Check: the bridge opened in 1932.')));
       assert.deepEqual([...new Set(answers.map((a) => a.status))].sort(), answers.some((a) => a.status === 409) ? [201, 409] : [201]);
       assert.equal(await debitsOf(t, user), 1);
       assert.equal(new Set(answers.filter((a) => a.status === 201).map((a) => a.body.data.id)).size, 1, 'one task');
@@ -131,17 +125,17 @@ for (const db of testDatabases()) {
     test('a user error is kept and replayed (as Stripe does): the retry after a top-up still reads 403', async () => {
       const user = await t.activeUser();
       const key = newKey();
-      const broke = await postAnalysis(t, user, key, 'Check this.');
+      const broke = await analyze(t, user, key, 'Check this.');
       assert.equal(broke.status, 403);
       await grantCredits(t, user.id, 100);
-      const retried = await postAnalysis(t, user, key, 'Check this.');
+      const retried = await analyze(t, user, key, 'Check this.');
       assert.equal(retried.status, 403);
       // The kept answer, under this request's own id.
       assert.deepEqual({ ...retried.body, request_id: undefined }, { ...broke.body, request_id: undefined });
       assert.notEqual(retried.body.request_id, broke.body.request_id);
       assert.equal(retried.headers.get('idempotent-replayed'), 'true');
       assert.equal(await debitsOf(t, user), 0);
-      assert.equal((await postAnalysis(t, user, newKey(), 'Check this.')).status, 201, 'a new key is a new request');
+      assert.equal((await analyze(t, user, newKey(), 'Check this.')).status, 201, 'a new key is a new request');
     });
 
     test('a server error (503) is not kept: the key is free and the retry runs', async () => {
@@ -285,6 +279,25 @@ for (const db of testDatabases()) {
       assert.equal(after.status, 201);
       assert.notEqual(after.body.data.url, first.body.data.url, 'a new checkout');
       assert.equal(checkoutsOf(t, user.id), 3);
+    });
+
+    test('an expired key the expiry run has not removed yet is free: 10 concurrent requests with it, even a different body, make one new checkout', async () => {
+      const user = await t.activeUser();
+      const key = newKey();
+      const first = await buy(t, user, key);
+      await t.orm.em.fork().getConnection().execute(`update idempotency_keys set created_at = now() - interval '25 hours' where key = ?`, [key]);
+      const answers = await Promise.all(Array.from({ length: 10 }, () => buy(t, user, key, 7)));
+      assert.equal(checkoutsOf(t, user.id), 2, 'the first checkout and one new one');
+      const created = answers.filter((a) => a.status === 201);
+      assert.ok(created.length >= 1);
+      for (const answer of created) {
+        assert.equal(answer.body.data.value_in_credits, (first.body.data.value_in_credits / 5) * 7, 'the new request (7 dollars), not a replay of the expired one (5)');
+        assert.deepEqual(answer.body, created[0].body);
+      }
+      assert.notEqual(created[0].body.data.url, first.body.data.url);
+      for (const answer of answers.filter((a) => a.status !== 201)) assert.equal(answer.status, 409, JSON.stringify(answer.body));
+      // Taken over, the key is fresh again: a different body is now a reuse.
+      assert.equal((await buy(t, user, key, 5)).status, 422);
     });
   });
 }

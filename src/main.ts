@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   await migrate(orm, { exclusive: !embedded });
   const localStripe = await startLocalStripeIfUnconfigured(config, log);
   const { http, services } = await buildApp(config, orm, log);
-  const metricsListener = config.metricsPort !== undefined ? await startMetricsListener(services.metrics, config.host, config.metricsPort, config.metricsToken) : undefined;
+  const metricsListener = await startMetricsListener(services.metrics, config);
   const address = await http.listen({ host: config.host, port: config.port });
   if (localStripe) localStripe.webhookUrl = `${address}${REST_PREFIX}${STRIPE_WEBHOOK_PATH}`;
   log.info(`Clara is serving GraphQL at /graphql, GraphiQL at /graphiql and REST at /api/v1 on http://${config.host}:${config.port}`);

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const services = createServices(config, orm, log);
   await services.queue.start();
   const stopSweep = await startAnalysisWorker(services);
-  const metricsListener = config.metricsPort !== undefined ? await startMetricsListener(services.metrics, config.host, config.metricsPort, config.metricsToken) : undefined;
+  const metricsListener = await startMetricsListener(services.metrics, config);
   onShutdownSignal(log, async () => {
     services.lifecycle.beginShutdown();
     stopSweep();

@@ -31,7 +31,8 @@ import { registerSubscriptions } from '../graphql/subscription-server';
 import { accountsMcp } from '../accounts/accounts.mcp';
 import { agentMcp } from '../agent/agent.mcp';
 import { creditsMcp } from '../credits/credits.mcp';
-import { registerMcpEndpoint } from '../mcp/mcp-endpoint';
+import { MCP_PATH, registerMcpEndpoint } from '../mcp/mcp-endpoint';
+import { MCP_SSE_MESSAGES_PATH } from '../mcp/mcp-sse';
 import type { McpTool } from '../mcp/mcp-tool';
 import { systemMcp } from '../system/system.mcp';
 import { securityLogRest } from '../security-log/security-log.rest';
@@ -83,7 +84,8 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
   // Before any route: the document is generated from the routes' schemas as they are added.
   await registerOpenApi(http, REST_PREFIX, services.system.version);
   registerRequestContext(http);
-  registerRequestMetrics(http, services.metrics, REST_PREFIX);
+  // MCP messages (Streamable HTTP and the SSE transport's POSTs) are labelled by the tool they call.
+  registerRequestMetrics(http, services.metrics, { restPrefix: REST_PREFIX, mcp: [MCP_PATH, MCP_SSE_MESSAGES_PATH] });
   registerProbes(http, { lifecycle: services.lifecycle, queueStarted: () => services.queue.isRunning, database: databaseReady(orm) });
   // /metrics on the main port only behind METRICS_TOKEN; with METRICS_PORT it has a listener of its own (main.ts).
   if (config.metricsToken && config.metricsPort === undefined) registerMetricsRoute(http, services.metrics, config.metricsToken);
@@ -171,10 +173,11 @@ export async function buildApp(config: Config, orm: MikroORM, log: Logger): Prom
   await services.queue.start();
   const stopWorker = config.agentWorkerInProcess ? await startAnalysisWorker(services) : undefined;
 
-  registerMcpEndpoint(http, schema, services, mcpTools);
+  const mcpSessions = registerMcpEndpoint(http, schema, services, mcpTools);
 
   const closeLiveConnections = async () => {
     taskEvents?.close();
+    mcpSessions.close();
     await subscriptions.close();
   };
   // Before the server waits for its connections to end: these would otherwise stay open.

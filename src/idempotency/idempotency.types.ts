@@ -10,7 +10,7 @@ export function IdempotencyKeyField(): PropertyDecorator {
   return (target, property) => {
     Field(() => String, {
       nullable: true,
-      description: `Your unique key for this request (1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters, e.g. a UUID): a retry with the same key and input gets the first answer back, for 24 hours, instead of running again.`,
+      description: `Your unique key for this request (1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters, e.g. a UUID): a retry with the same key and input gets the first answer back instead of running again, while the key is kept (24 hours unless the service is configured otherwise).`,
     })(target, property);
     MaxLength(MAX_IDEMPOTENCY_KEY_LENGTH)(target, property);
   };

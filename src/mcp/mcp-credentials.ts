@@ -18,7 +18,14 @@ export function refuseBatch(body: unknown): void {
   if (Array.isArray(body)) throw new DomainError('BAD_REQUEST', 'Send one JSON-RPC message per request; batches are not accepted.');
 }
 
-export async function authenticateMcpRequest(services: Services, request: FastifyRequest, reply: FastifyReply): Promise<{ context: Context; userId: string }> {
+/** An MCP request's caller: always an API key, and the user id it acts for. */
+export interface McpCredentials {
+  context: Context;
+  userId: string;
+  apiKeyId: string;
+}
+
+export async function authenticateMcpRequest(services: Services, request: FastifyRequest, reply: FastifyReply): Promise<McpCredentials> {
   try {
     return await authenticate(services, request);
   } catch (error) {
@@ -28,7 +35,7 @@ export async function authenticateMcpRequest(services: Services, request: Fastif
   }
 }
 
-async function authenticate(services: Services, request: FastifyRequest): Promise<{ context: Context; userId: string }> {
+async function authenticate(services: Services, request: FastifyRequest): Promise<McpCredentials> {
   const { mcpApiKeyToken, mcpUserId } = services.config;
   const fromHeaders = request.headers.authorization !== undefined || !mcpApiKeyToken;
   if (!fromHeaders && !isLocalRequest(request)) throw unauthenticated(`${HOW_TO_AUTHENTICATE} The configured default credentials serve only local requests.`);
@@ -41,7 +48,7 @@ async function authenticate(services: Services, request: FastifyRequest): Promis
   if (context.caller.kind !== 'apiKey' || !userId) throw unauthenticated(HOW_TO_AUTHENTICATE);
   // A point per POST (initialize, tools/list cost something too); a tool call spends its operation's cost.
   await spendBudget(context, 1);
-  return { context, userId };
+  return { context, userId, apiKeyId: context.caller.apiKeyId };
 }
 
 /** Hostnames of this machine as a local client names it; the MCP SDK's localhostHostValidation allows the same. */

@@ -14,7 +14,8 @@ export const MCP_PATH = '/mcp';
  * can answer any request. Credentials and the rate limit are settled first, as plain HTTP (401, 429 in
  * the REST envelope); only then does the SDK see the request.
  */
-export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema, services: Services, tools: McpTool[]): void {
+/** Returns what ends the open MCP SSE sessions (at shutdown). */
+export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema, services: Services, tools: McpTool[]): { close(): void } {
   const prepared = prepareMcpTools(schema, tools, services.config);
   const info = { name: services.config.serviceName, version: services.system.version };
   const toolNames = new Set(tools.map((tool) => tool.name));
@@ -46,7 +47,7 @@ export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema,
   app.get(MCP_PATH, notAllowed);
   app.delete(MCP_PATH, notAllowed);
 
-  registerMcpSseEndpoint(app, services, prepared, info);
+  return registerMcpSseEndpoint(app, services, prepared, info, (message) => operationOf(message, toolNames));
 }
 
 /** The metrics label of one MCP message: the tool called, or the protocol method; unknown names share one label. */

@@ -22,7 +22,7 @@ const IDEMPOTENCY_KEY_ARGUMENT = z
   .min(1)
   .max(MAX_IDEMPOTENCY_KEY_LENGTH)
   .optional()
-  .describe('A unique key for this call (e.g. a UUID): retrying with the same key and arguments returns the first result instead of running again (kept 24 hours by default).');
+  .describe('A unique key for this call (e.g. a UUID): retrying with the same key and arguments returns the first result instead of running again (the key is kept 24 hours unless the service is configured otherwise).');
 
 export interface PreparedMcpTool {
   tool: McpTool;

@@ -3,7 +3,7 @@ import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../app/services';
-import { DomainError, notFound } from '../core/errors';
+import { notFound } from '../core/errors';
 import type { Context } from '../graphql/context';
 import { heartbeatMs, StreamSlots } from '../http/stream-slots';
 import { authenticateMcpRequest, refuseBatch } from './mcp-credentials';
@@ -26,18 +26,18 @@ interface SseSession {
  * /mcp; every POST is authenticated again and must come from the stream's own caller. Sessions live in this
  * process: behind a load balancer, route /sse and /messages stickily (or by sessionId).
  */
-export function registerMcpSseEndpoint(app: FastifyInstance, services: Services, tools: PreparedMcpTool[], info: { name: string; version: string }): void {
+export function registerMcpSseEndpoint(app: FastifyInstance, services: Services, tools: PreparedMcpTool[], info: { name: string; version: string }, operationOf: (message: unknown) => string): { close(): void } {
   const { mcpSseMaxSessionsPerCaller, mcpSseMaxSessions, connectionTimeoutMs } = services.config;
   const sessions = new Map<string, SseSession>();
   const slots = new StreamSlots(
     { perOwner: mcpSseMaxSessionsPerCaller, total: mcpSseMaxSessions },
     { perOwner: (open) => `This API key already has ${open} MCP SSE sessions open; close one first.`, total: 'Too many MCP SSE sessions are open right now; use the Streamable HTTP endpoint (/mcp), or retry shortly.' },
+    () => services.metrics.refusedByRateLimit('mcp-sse-sessions'),
   );
   const heartbeatEvery = heartbeatMs(connectionTimeoutMs);
 
   app.get(MCP_SSE_PATH, async (request, reply) => {
-    const { context, userId } = await authenticateMcpRequest(services, request, reply);
-    const apiKeyId = apiKeyOf(context);
+    const { userId, apiKeyId } = await authenticateMcpRequest(services, request, reply);
     const release = slots.take(apiKeyId); // over a cap: 429 before the stream opens
     const transport = new SSEServerTransport(MCP_SSE_MESSAGES_PATH, reply.raw);
     // Each call runs with the context of the POST that carried it (set below as the request's auth).
@@ -57,10 +57,11 @@ export function registerMcpSseEndpoint(app: FastifyInstance, services: Services,
 
   app.post<{ Querystring: { sessionId?: string } }>(MCP_SSE_MESSAGES_PATH, async (request, reply) => {
     refuseBatch(request.body);
-    const { context, userId } = await authenticateMcpRequest(services, request, reply);
+    request.observation.operation = operationOf(request.body);
+    const { context, userId, apiKeyId } = await authenticateMcpRequest(services, request, reply);
     const session = sessions.get(String(request.query.sessionId ?? ''));
     // Another caller that learned the id (even with valid credentials of its own) gets what an unknown id gets.
-    if (!session || session.apiKeyId !== apiKeyOf(context) || session.userId !== userId) throw notFound('No such MCP session: open one with GET /sse.');
+    if (!session || session.apiKeyId !== apiKeyId || session.userId !== userId) throw notFound('No such MCP session: open one with GET /sse.');
     (request.raw as IncomingMessage & { auth?: AuthInfo }).auth = { token: '', clientId: session.apiKeyId, scopes: [], extra: { context } };
     reply.hijack();
     try {
@@ -70,9 +71,11 @@ export function registerMcpSseEndpoint(app: FastifyInstance, services: Services,
       request.log.warn({ err: error }, 'MCP SSE message after its stream closed');
     }
   });
-}
 
-function apiKeyOf(context: Context): string {
-  if (context.caller.kind !== 'apiKey') throw new DomainError('INTERNAL', 'MCP callers are API keys.');
-  return context.caller.apiKeyId;
+  // At shutdown: open streams would otherwise hold the server for its whole grace period. A client reconnects.
+  return {
+    close() {
+      for (const { transport } of sessions.values()) void transport.close();
+    },
+  };
 }

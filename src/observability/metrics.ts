@@ -1,6 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import type { Config } from '../core/config';
+import { unauthenticated } from '../core/errors';
+import { sendError } from '../http/envelope';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Where a request came in: the label every request metric carries. */
@@ -131,15 +134,14 @@ function bearerMatches(authorization: string | undefined, token: string): boolea
 /** /metrics on the main port, for holders of METRICS_TOKEN only (registered only when the token is set). */
 export function registerMetricsRoute(http: FastifyInstance, metrics: Metrics, token: string): void {
   http.get('/metrics', async (request, reply) => {
-    if (!bearerMatches(request.headers.authorization, token)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ data: null, message: 'A valid metrics token is required.', status: 'error' });
-    }
+    if (!bearerMatches(request.headers.authorization, token)) return sendError(reply.header('www-authenticate', 'Bearer'), unauthenticated('A valid metrics token is required.'));
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 }
 
-/** /metrics on a listener of its own (METRICS_PORT), e.g. reachable only from the monitoring network. */
-export async function startMetricsListener(metrics: Metrics, host: string, port: number, token?: string): Promise<Server> {
+/** /metrics on a listener of its own (METRICS_PORT), e.g. reachable only from the monitoring network; none without METRICS_PORT. */
+export async function startMetricsListener(metrics: Metrics, { host, metricsPort: port, metricsToken: token }: Pick<Config, 'host' | 'metricsPort' | 'metricsToken'>): Promise<Server | undefined> {
+  if (port === undefined) return undefined;
   const server = createServer((request, response) => {
     const path = request.url?.split('?')[0];
     if (request.method !== 'GET' || path !== '/metrics') return void response.writeHead(404).end();
@@ -158,13 +160,15 @@ export async function startMetricsListener(metrics: Metrics, host: string, port:
  * the request's observation (set by the adapter), REST and other routes are named by their route pattern
  * (never the raw URL), and unmatched URLs share one label.
  */
-export function registerRequestMetrics(http: FastifyInstance, metrics: Metrics, restPrefix: string): void {
+export function registerRequestMetrics(http: FastifyInstance, metrics: Metrics, routes: { restPrefix: string; mcp: string[] }): void {
+  const { restPrefix } = routes;
+  const mcpRoutes = new Set(routes.mcp);
   http.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
     const adapted = request.observation?.operation ?? 'unresolved';
     const [where, operation]: [Interface, string] = route === '/graphql'
       ? ['graphql', adapted]
-      : route === '/mcp'
+      : route !== undefined && mcpRoutes.has(route)
         ? ['mcp', adapted]
         : route === undefined
           ? ['other', 'unmatched']

@@ -89,7 +89,10 @@ for (const db of testDatabases()) {
     });
 
     test('/metrics: 401 without the token, the Prometheus text with it', async () => {
-      assert.equal((await fetch(`${t.baseUrl}/metrics`)).status, 401);
+      const anonymous = await fetch(`${t.baseUrl}/metrics`, { headers: { 'x-request-id': 'metrics-401' } });
+      assert.equal(anonymous.status, 401);
+      assert.equal(anonymous.headers.get('www-authenticate'), 'Bearer');
+      assert.deepEqual(await anonymous.json(), { data: null, message: 'A valid metrics token is required.', status: 'error', request_id: 'metrics-401' }, 'the documented error body');
       assert.equal((await scrape('Bearer wrong')).status, 401);
       const res = await scrape();
       assert.equal(res.status, 200);
@@ -110,7 +113,22 @@ for (const db of testDatabases()) {
         headers: { authorization: user.token, 'user-id': user.id, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'system_version', arguments: {} } }),
       });
+      // The legacy SSE transport: its message POSTs are labelled by tool too.
+      const apiKey = await t.rest('GET', `/users/${user.id}/api_key`, { auth: user.token });
+      const mcpHeaders = { authorization: `Bearer ${apiKey.body.data.token}`, 'user-id': user.id };
+      const stream = new AbortController();
+      const sse = await fetch(`${t.baseUrl}/sse`, { headers: mcpHeaders, signal: stream.signal });
+      const endpoint = Buffer.from((await sse.body!.getReader().read()).value!).toString('utf8');
+      const messages = /data: (\S+)/.exec(endpoint)![1];
+      const posted = await fetch(`${t.baseUrl}${messages}`, {
+        method: 'POST',
+        headers: { ...mcpHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'system_version', arguments: {} } }),
+      });
+      assert.equal(posted.status, 202);
+      stream.abort();
       const text = await (await scrape()).text();
+      assert.equal(sample(text, 'clara_http_requests_total', 'interface="mcp",operation="system_version",status="202"'), 1, 'the SSE message, by its tool');
       assert.ok(sample(text, 'clara_http_requests_total', 'interface="graphql",operation="MyBalance",status="200"')! >= 1);
       assert.ok(sample(text, 'clara_http_requests_total', 'interface="rest",operation="GET /api/v1/users/:user_id",status="200"')! >= 1);
       assert.ok(!text.includes(user.id), 'no raw URL (user id) in any label');
@@ -182,7 +200,7 @@ describe('metrics exposure', () => {
 
   test('METRICS_PORT: a listener of its own; the main port does not serve /metrics', async () => {
     const t = await new TestApp('embedded', { METRICS_PORT: '0', METRICS_TOKEN }).start();
-    const listener = await startMetricsListener(t.app.services.metrics, '127.0.0.1', 0);
+    const listener = (await startMetricsListener(t.app.services.metrics, { host: '127.0.0.1', metricsPort: 0 }))!;
     try {
       assert.equal((await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status, 404);
       const url = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;

@@ -31,7 +31,7 @@ for (const db of testDatabases()) {
     before(() => service.start());
     after(() => service.stop());
 
-    test('SIGTERM under load: every accepted request is answered, SSE streams get a reconnect hint, exit 0', async () => {
+    test('SIGTERM under load: every accepted request is answered, SSE streams get a reconnect hint, MCP SSE sessions end, exit 0 within the grace period', async () => {
       const { baseUrl, process: child } = service;
       const user = await service.activeUser({ email: 'shutdown@example.com' });
       await grantCredits(service, user.id, 100);
@@ -45,6 +45,11 @@ for (const db of testDatabases()) {
       const stream = await fetch(`${baseUrl}/api/v1/users/${user.id}/tasks/${taskId}/events`, { headers: { authorization: user.token } });
       assert.equal(stream.status, 200);
       const streamText = stream.text();
+      // An open MCP SSE session (legacy transport): it must not hold the shutdown for the grace period.
+      const apiKey = await fetch(`${baseUrl}/api/v1/users/${user.id}/api_key`, { headers: { authorization: user.token } });
+      const mcpSse = await fetch(`${baseUrl}/sse`, { headers: { authorization: `Bearer ${((await apiKey.json()) as { data: { token: string } }).data.token}`, 'user-id': user.id } });
+      assert.equal(mcpSse.status, 200);
+      const mcpSseText = mcpSse.text();
 
       // Load: four clients sending queries back to back, each on a new connection, each with its own request id.
       const results = new Map<string, Outcome>();
@@ -76,7 +81,9 @@ for (const db of testDatabases()) {
       assert.match(sse, /event: task\n/);
       assert.match(sse, /retry: 5000\nevent: shutdown\n/);
 
+      assert.match(await mcpSseText, /event: endpoint\n/, 'the MCP SSE stream ended');
       assert.equal(await child.exited, 0);
+      assert.ok(!child.logs.some((line) => String(line.msg).startsWith('shutdown grace period over')), 'nothing held the shutdown until the grace period ran out');
       await Promise.all(clients);
       // Accepted: the service logged the request as incoming. Each of those got its 200.
       const accepted = new Set(child.logs.filter((line) => line.msg === 'incoming request' && String(line.requestId).startsWith('load-')).map((line) => line.requestId as string));

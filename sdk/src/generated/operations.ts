@@ -20,7 +20,7 @@ export type AnalysisFileInput = {
 export type BuyCreditsInput = {
   /** How much to pay, in the currency of the rate tiers (USD), e.g. "25.00". */
   amount: string;
-  /** Your unique key for this request (1 to 255 characters, e.g. a UUID): a retry with the same key and input gets the first answer back, for 24 hours, instead of running again. */
+  /** Your unique key for this request (1 to 255 characters, e.g. a UUID): a retry with the same key and input gets the first answer back instead of running again, while the key is kept (24 hours unless the service is configured otherwise). */
   idempotencyKey?: string | null | undefined;
   /** Path on the app to come back to after checkout. */
   returnPath?: string | null | undefined;
@@ -111,7 +111,7 @@ export type OtpType =
 export type RegisterInput = {
   email: string;
   firstName: string;
-  /** Your unique key for this request (1 to 255 characters, e.g. a UUID): a retry with the same key and input gets the first answer back, for 24 hours, instead of running again. */
+  /** Your unique key for this request (1 to 255 characters, e.g. a UUID): a retry with the same key and input gets the first answer back instead of running again, while the key is kept (24 hours unless the service is configured otherwise). */
   idempotencyKey?: string | null | undefined;
   lastName: string;
   /** At least 8 characters. */
@@ -162,7 +162,7 @@ export type SignInWithGoogleInput = {
 export type StartAnalysisInput = {
   /** Small files inline, base64 (up to five files in all). */
   files?: Array<AnalysisFileInput>;
-  /** Your unique key for this request (1 to 255 characters, e.g. a UUID): a retry with the same key and input gets the first answer back, for 24 hours, instead of running again. */
+  /** Your unique key for this request (1 to 255 characters, e.g. a UUID): a retry with the same key and input gets the first answer back instead of running again, while the key is kept (24 hours unless the service is configured otherwise). */
   idempotencyKey?: string | null | undefined;
   /** What to check: a claim, a question, context for the files. */
   prompt?: string;

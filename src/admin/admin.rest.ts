@@ -4,7 +4,7 @@ import { USER_STATUSES } from '../accounts/user.entity';
 import { restUser } from '../accounts/accounts.rest';
 import { presentTask, restTask, TASK_FIELDS, type TaskResult } from '../agent/agent.rest';
 import { restTransaction, restTransactionSchema, TRANSACTION_FIELDS } from '../credits/credits.rest';
-import { restSecurityEvent } from '../security-log/security-log.rest';
+import { ADMIN_SECURITY_EVENT_FIELDS, restAdminSecurityEvent } from '../security-log/security-log.rest';
 import { TRANSACTION_TYPES } from '../credits/transaction.entity';
 import { toRestShape } from '../http/envelope';
 import { arrayOf, bool, fieldOf, integer, nullable, object, optionalNumber, restDate, str, wholeNumber, type RestOperation } from '../http/rest-operation';
@@ -18,7 +18,6 @@ import { arrayOf, bool, fieldOf, integer, nullable, object, optionalNumber, rest
 /** What an operator sees of an account: the user's fields plus where it stands. */
 const ADMIN_USER_FIELDS = `${USER_FIELDS} status deactivatedAt erasedAt`;
 const RECENT = 10;
-const SECURITY_EVENT_FIELDS = 'id kind createdAt ip userAgent detail { method reason scope count note transactionId }';
 
 type Req = FastifyRequest<{ Params: { user_id: string; transaction_id: string }; Body: Record<string, any>; Querystring: Record<string, string | undefined> }>;
 type Connection<T> = { edges: { node: T }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
@@ -28,10 +27,6 @@ const reason = str({ minLength: 1, maxLength: 500 });
 /* The answers' schemas, for the OpenAPI document. */
 const adminUserSchema = object({ ...(restUser.properties as object), status: { enum: [...USER_STATUSES] }, deactivated_at: nullable(restDate), erased_at: nullable(restDate) });
 const adminTransactionSchema = object({ ...(restTransactionSchema.properties as object), balance_after: integer, kind: str(), reference: nullable(str()) }, [...(restTransactionSchema.required as string[]), 'balance_after', 'kind']);
-const adminEventSchema = object({
-  ...(restSecurityEvent.properties as object),
-  detail: object({ method: nullable(str()), reason: nullable(str()), scope: nullable(str()), count: nullable(integer), note: nullable(str()), transaction_id: nullable(str()) }),
-});
 const pageInfo = object({ has_next_page: bool, end_cursor: nullable(str()) });
 const pageOf = (name: string, item: Record<string, unknown>) => object({ [name]: arrayOf(item), page_info: pageInfo });
 const cursor = str({ maxLength: 200 });
@@ -76,12 +71,12 @@ export const adminRest: RestOperation[] = [
     url: '/admin/users/:user_id',
     summary: 'One user with balance, status and recent activity',
     auth: ['adminKey'],
-    data: object({ ...(adminUserSchema.properties as object), recent_transactions: arrayOf(restTransactionSchema), recent_tasks: arrayOf(restTask), recent_security_events: arrayOf(adminEventSchema) }),
+    data: object({ ...(adminUserSchema.properties as object), recent_transactions: arrayOf(restTransactionSchema), recent_tasks: arrayOf(restTask), recent_security_events: arrayOf(restAdminSecurityEvent) }),
     errors: [403, 404],
     graphql: `query ($id: ID!) { adminUser(id: $id) { ${ADMIN_USER_FIELDS}
       transactions(first: ${RECENT}) { edges { node { ${TRANSACTION_FIELDS} } } }
       tasks(first: ${RECENT}) { edges { node { ${TASK_FIELDS} } } }
-      securityLog(first: ${RECENT}) { edges { node { ${SECURITY_EVENT_FIELDS} } } } } }`,
+      securityLog(first: ${RECENT}) { edges { node { ${ADMIN_SECURITY_EVENT_FIELDS} } } } } }`,
     variables: (r: Req) => ({ id: r.params.user_id }),
     status: 200,
     message: 'User fetched successfully.',

@@ -68,29 +68,26 @@ export class AdminService {
    * API key from now on (the authentication queries check deactivated_at too, so a login racing this is refused).
    * Deactivating a deactivated account changes nothing.
    */
-  async deactivate(em: EntityManager, userId: string, reason: string): Promise<User> {
-    const note = operatorReason(reason);
-    const user = await this.user(em, userId);
-    if (user.deactivatedAt) return user;
-    await em.transactional(async (tx) => {
-      user.deactivatedAt = new Date();
-      tx.persist(user);
-      await this.deps.sessions.revoke(tx as EntityManager, { userId }, { scope: 'all', reason: 'admin' });
-      await this.deps.securityLog.write(tx as EntityManager, userId, 'ACCOUNT_DEACTIVATED', undefined, { reason: 'admin', note });
-    });
-    return user;
+  deactivate(em: EntityManager, userId: string, reason: string): Promise<User> {
+    return this.setDeactivated(em, userId, reason, true);
   }
 
   /** Allows login again (with the password or Google; the API key works again). An erased account stays as it is. */
-  async reactivate(em: EntityManager, userId: string, reason: string): Promise<User> {
+  reactivate(em: EntityManager, userId: string, reason: string): Promise<User> {
+    return this.setDeactivated(em, userId, reason, false);
+  }
+
+  /** deactivate and reactivate: an account already as asked is left alone; else the change and its security-log event commit together. */
+  private async setDeactivated(em: EntityManager, userId: string, reason: string, deactivated: boolean): Promise<User> {
     const note = operatorReason(reason);
     const user = await this.user(em, userId);
-    if (user.erasedAt) throw badRequest('An erased account cannot be reactivated: its owner can register again.');
-    if (!user.deactivatedAt) return user;
+    if (!deactivated && user.erasedAt) throw badRequest('An erased account cannot be reactivated: its owner can register again.');
+    if (Boolean(user.deactivatedAt) === deactivated) return user;
     await em.transactional(async (tx) => {
-      user.deactivatedAt = null;
+      user.deactivatedAt = deactivated ? new Date() : null;
       tx.persist(user);
-      await this.deps.securityLog.write(tx as EntityManager, userId, 'ACCOUNT_REACTIVATED', undefined, { reason: 'admin', note });
+      if (deactivated) await this.deps.sessions.revoke(tx as EntityManager, { userId }, { scope: 'all', reason: 'admin' });
+      await this.deps.securityLog.write(tx as EntityManager, userId, deactivated ? 'ACCOUNT_DEACTIVATED' : 'ACCOUNT_REACTIVATED', undefined, { reason: 'admin', note });
     });
     return user;
   }
@@ -117,9 +114,8 @@ export class AdminService {
       await this.deps.sessions.revoke(t, { userId }, { scope: 'all', reason: 'admin' });
       folders.push(...(await t.find(Upload, { owner: userId }, { fields: ['id'] })).map((upload) => upload.id));
       folders.push(...(await t.find(Task, { user: userId }, { fields: ['id'] })).map((task) => task.id));
-      await t.nativeDelete(Otp, { user: userId });
-      await t.nativeDelete(Registration, { user: userId });
-      for (const entity of [Session, ApiKey, CodeAttempt, RecoveryCode]) await t.nativeDelete(entity as typeof Session, { user: userId });
+      // Children before their parents: otps point at registrations, registrations at sessions.
+      for (const entity of [Otp, Registration, Session, ApiKey, CodeAttempt, RecoveryCode]) await t.nativeDelete(entity as typeof Session, { user: userId });
       await t.nativeDelete(Upload, { owner: userId });
       await t.execute(`update tasks set prompt = '', inputs = '[]', result = null where user_id = ?`, [userId], 'run');
       await t.execute(`update transactions set description = regexp_replace(description, '^.* bought ', 'An erased user bought ') where user_id = ? and kind = 'purchase'`, [userId], 'run');

@@ -19,13 +19,13 @@ export class Lifecycle {
 
 export interface ReadinessChecks {
   lifecycle: Lifecycle;
-  /** The database answers and every migration is applied. */
+  /** The database answers. */
   database(): Promise<boolean>;
   queueStarted(): boolean;
 }
 
 /**
- * /livez: the process answers. /readyz: it can serve (database reachable, migrations applied, queue
+ * /livez: the process answers. /readyz: it can serve (database reachable, queue
  * started) and is not shutting down; 503 otherwise, so a load balancer stops sending it requests.
  * Neither is rate limited nor authenticated, and neither says more than which check failed.
  */

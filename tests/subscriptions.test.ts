@@ -5,6 +5,7 @@ import { testDatabases } from './helpers/database';
 import { FakeModel } from './helpers/fake-model';
 import { CreditsTestApp } from './helpers/stripe';
 import { subscriptionClient, type Watch } from './helpers/subscriptions';
+import { until } from './helpers/until';
 
 const TASK = 'subscription ($id: ID!) { taskUpdated(id: $id) { id status error report { summary claims { assessment } } } }';
 const BALANCE = 'subscription { balanceChanged { id credits } }';
@@ -231,12 +232,4 @@ for (const db of testDatabases()) {
       }
     });
   });
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }

@@ -7,6 +7,7 @@ import { sharedPoolExecutor } from '../../src/database/shared-pool';
 import { Metrics } from '../../src/observability/metrics';
 import { testDatabases } from '../helpers/database';
 import { TestApp } from '../helpers/harness';
+import { until } from '../helpers/until';
 
 for (const db of testDatabases()) {
   /** Jobs fetched together (one batch of 4) still succeed, retry and give up each on its own. */
@@ -34,13 +35,11 @@ for (const db of testDatabases()) {
       }, async ({ taskId }) => void givenUp.push(taskId));
 
       const sql = (text: string, values: unknown[] = []) => t.orm.em.fork().getConnection().execute(text, values);
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const [{ open }] = await sql(`select count(*)::int as open from pgboss.job where name in ('analysis', 'analysis-failed') and state in ('created', 'retry', 'active')`);
-        if (open === 0 && givenUp.length) break;
-        assert.ok(Date.now() < deadline, `${open} jobs still open`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      let open = 0;
+      await until(async () => {
+        open = (await sql(`select count(*)::int as open from pgboss.job where name in ('analysis', 'analysis-failed') and state in ('created', 'retry', 'active')`))[0].open;
+        return open === 0 && givenUp.length > 0;
+      }, () => `every job done and the broken one given up (${open} still open)`, { timeoutMs: 60_000, intervalMs: 100 });
       assert.deepEqual(Object.fromEntries(attempts), { [flaky]: [1, 2], [broken]: [1, 2], [fine[0]]: [1], [fine[1]]: [1] });
       assert.deepEqual(givenUp, [broken]);
       const states = await sql(`select state, count(*)::int as n from pgboss.job where name = 'analysis' group by state order by state`);

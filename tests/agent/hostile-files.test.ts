@@ -10,6 +10,7 @@ import { committedFixture, denseDocx, docxBomb, docxBombWithLyingHeaders, jpegWi
 import { grantCredits, postAnalysis, waitForTask } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
 import { TestApp } from '../helpers/harness';
+import { until } from '../helpers/until';
 
 type User = { id: string; token: string };
 const HOUR_MS = 3_600_000;
@@ -175,11 +176,7 @@ for (const db of testDatabases()) {
       mkdirSync(path, { recursive: true });
       const twoDaysAgo = new Date(Date.now() - 48 * HOUR_MS);
       utimesSync(path, twoDaysAgo, twoDaysAgo);
-      const deadline = Date.now() + 30_000;
-      while (taskFolders(t).includes(stale)) {
-        assert.ok(Date.now() < deadline, 'the sweep did not delete the stale folder');
-        await delay(100);
-      }
+      await until(() => !taskFolders(t).includes(stale), 'the sweep deletes the stale folder', { timeoutMs: 30_000, intervalMs: 100 });
     });
   });
 }

@@ -5,6 +5,7 @@ import { testDatabases } from '../helpers/database';
 import { FakeModel } from '../helpers/fake-model';
 import { TestApp } from '../helpers/harness';
 import { deploymentEnv, startWorker, type ServiceProcess } from '../helpers/service-process';
+import { until } from '../helpers/until';
 
 const modelEnv = (model: FakeModel) => ({ AGENT_OPENAI_BASE_URL: model.url, AGENT_OPENAI_API_KEY: 'sk-test', AGENT_MODEL: 'test-model', AGENT_TIMEOUT_MS: '20000' });
 
@@ -133,13 +134,6 @@ for (const db of testDatabases()) {
       workers.push(worker);
       return worker;
     };
-    const until = async (condition: () => boolean, what: string, ms = 30_000) => {
-      const deadline = Date.now() + ms;
-      while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    };
 
     test('the task is retried by another worker and completed, charged once', async () => {
       const user = await t.activeUser();
@@ -147,7 +141,7 @@ for (const db of testDatabases()) {
       model.behaviour = 'hang';
       const task = (await postAnalysis(t, user, {}, { prompt: 'Survive a crash: 42 is the answer.' })).body.data;
       const first = await startOneWorker();
-      await until(() => model.requests >= 1, 'the first worker to call the model');
+      await until(() => model.requests >= 1, 'the first worker to call the model', { timeoutMs: 30_000 });
       await first.stop('SIGKILL');
       model.behaviour = 'verdict';
       await startOneWorker();

@@ -1,4 +1,5 @@
 import { TestApp } from './harness';
+import { until } from './until';
 
 /** Sends an analysis as documented: multipart/form-data, each file's field name being its file name. */
 export async function postAnalysis(t: TestApp, user: { id: string; token: string }, files: Record<string, Uint8Array | string>, fields: Record<string, string> = {}, headers: Record<string, string> = {}) {
@@ -16,12 +17,11 @@ export async function grantCredits(t: TestApp, userId: string, amount: number): 
 
 /** Polls the task over REST until it reaches a final status. */
 export async function waitForTask(t: TestApp, user: { id: string; token: string }, taskId: string, timeoutMs = 30_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  let task: any;
+  return until(async () => {
     const res = await t.rest('GET', `/users/${user.id}/tasks/${taskId}`, { auth: user.token });
     if (res.status !== 200) throw new Error(`task fetch: ${res.status} ${JSON.stringify(res.body)}`);
-    if (res.body.data.status === 'completed' || res.body.data.status === 'failed') return res.body.data;
-    if (Date.now() > deadline) throw new Error(`task ${taskId} still ${res.body.data.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+    task = res.body.data;
+    return (task.status === 'completed' || task.status === 'failed') && task;
+  }, () => `task ${taskId} final (still ${task.status})`, { timeoutMs, intervalMs: 200 });
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { freePort } from './service-process';
+import { until } from './until';
 
 /** A private redis-server on a free port that a test can stop and start again (same port). */
 export class RedisServer {
@@ -14,11 +15,7 @@ export class RedisServer {
   async start(): Promise<this> {
     this.port ||= await freePort();
     this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
-    while (!(await accepts(this.port))) {
-      if (Date.now() > deadline) throw new Error('redis-server did not start');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await until(() => accepts(this.port), 'redis-server accepts connections', { timeoutMs: 10_000 });
     return this;
   }
 

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { grantCredits } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
 import { ServiceOnFreshDatabase } from '../helpers/service-process';
+import { until } from '../helpers/until';
 
 interface ReceivedSpan { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number }
 
@@ -33,11 +34,7 @@ class OtlpReceiver {
   }
 
   async waitFor(match: (span: ReceivedSpan) => boolean, timeoutMs = 30_000): Promise<ReceivedSpan> {
-    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
-      const found = this.spans.find(match);
-      if (found) return found;
-    }
-    throw new Error(`no such span arrived; received: ${[...new Set(this.spans.map((span) => span.name))].join(', ')}`);
+    return until(() => this.spans.find(match), () => `a matching span (received: ${[...new Set(this.spans.map((span) => span.name))].join(', ')})`, { timeoutMs });
   }
 
   close(): void {

@@ -5,18 +5,11 @@ import { postAnalysis } from '../helpers/agent';
 import { ADMIN_KEY } from '../helpers/harness';
 import { canRunPrivatePostgres, PrivatePostgres } from '../helpers/private-postgres';
 import { ApiProcess, deploymentEnv } from '../helpers/service-process';
+import { until } from '../helpers/until';
 
 interface Outcome { kind: 'adjust' | 'read' | 'analysis'; status: number; ms: number; retryAfter: string | null; body: any; reason?: string }
 
 const ADJUST = 'mutation ($input: AdjustCreditsInput!) { adjustCredits(input: $input) { transaction { id } userErrors { code message } } }';
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /**
  * The database restarted (fast shutdown: open sessions end with 57P01, new ones are refused, then it comes back)
@@ -86,12 +79,12 @@ describe('PostgreSQL restarted under load', { skip: !canRunPrivatePostgres && 'n
     const load = Promise.all([0, 1, 2, 3].map(client));
     const unavailable = () => outcomes.filter((o) => o.status === 503).length;
 
-    await until(() => outcomes.filter((o) => o.status < 300).length >= 10, 'load before the restart');
+    await until(() => outcomes.filter((o) => o.status < 300).length >= 10, 'load before the restart', { timeoutMs: 30_000 });
     await pg.stop();
-    await until(() => unavailable() >= 6, 'requests answered during the outage');
+    await until(() => unavailable() >= 6, 'requests answered during the outage', { timeoutMs: 30_000 });
     await pg.start();
     const restartedAt = outcomes.length;
-    await until(() => outcomes.slice(restartedAt).filter((o) => o.status < 300 && o.kind === 'adjust').length >= 5 && outcomes.slice(restartedAt).some((o) => o.kind === 'analysis' && o.status === 201), 'recovery without a restart');
+    await until(() => outcomes.slice(restartedAt).filter((o) => o.status < 300 && o.kind === 'adjust').length >= 5 && outcomes.slice(restartedAt).some((o) => o.kind === 'analysis' && o.status === 201), 'recovery without a restart', { timeoutMs: 30_000 });
     running = false;
     await load;
 
@@ -121,7 +114,7 @@ describe('PostgreSQL restarted under load', { skip: !canRunPrivatePostgres && 'n
 
     // Jobs: every task the database holds (acknowledged or not) ends completed or failed-and-refunded, charged once.
     const accepted = outcomes.filter((o) => o.kind === 'analysis' && o.status === 201).map((o) => o.body.data.id as string);
-    await until(async () => (await sql(`select count(*)::int as n from tasks where user_id = $1 and status not in ('completed', 'failed')`, [user.id]))[0].n === 0, 'every task to finish', 60_000);
+    await until(async () => (await sql(`select count(*)::int as n from tasks where user_id = $1 and status not in ('completed', 'failed')`, [user.id]))[0].n === 0, 'every task to finish', { timeoutMs: 60_000, intervalMs: 100 });
     const tasks = await sql('select id, status from tasks where user_id = $1', [user.id]);
     for (const id of accepted) assert.ok(tasks.some((task) => task.id === id), `accepted task ${id} exists`);
     for (const task of tasks) {

@@ -5,6 +5,7 @@ import { insertBacklog, openTasks } from '../helpers/backlog';
 import { FakeModel } from '../helpers/fake-model';
 import { TestApp } from '../helpers/harness';
 import { deploymentEnv, startWorker, type ServiceProcess } from '../helpers/service-process';
+import { until } from '../helpers/until';
 
 /** Issue 13's 10,000 (SCALE_BACKLOG overrides): about 2 ms of worker CPU per job drains it in under a minute on a 2-core machine. */
 const BACKLOG = Number(process.env.SCALE_BACKLOG ?? 10_000);
@@ -45,13 +46,8 @@ describe(`a queue backlog of ${BACKLOG} jobs`, { skip: !process.env.TEST_DATABAS
     const started = Date.now();
     worker = await startWorker(deploymentEnv(t.databaseUrl, { LOG_LEVEL: 'info', AGENT_WORKER_CONCURRENCY: '48', AGENT_WORKER_BATCH_SIZE: '8', DATABASE_POOL_MAX: '20', AGENT_STORAGE_DIR: t.config.agentStorageDir, AGENT_STRANDED_AFTER_SECONDS: '3600', AGENT_OPENAI_BASE_URL: model.url, AGENT_OPENAI_API_KEY: 'sk-test', AGENT_MODEL: 'test-model' }));
     // Bounded so a stalled queue fails the test (inside the 300 s per-file timeout at 10,000); drain rates are in the README ("Faults").
-    const deadline = Date.now() + 60_000 + BACKLOG * 15;
-    for (;;) {
-      const open = await openTasks(sql, user.id);
-      if (open === 0) break;
-      assert.ok(Date.now() < deadline, `${open} tasks still open; worker said: ${JSON.stringify(worker.logs.filter((line) => Number(line.level) >= 40).slice(0, 3))}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    let open = BACKLOG;
+    await until(async () => (open = await openTasks(sql, user.id)) === 0, () => `the backlog drained (${open} tasks still open; worker said: ${JSON.stringify(worker!.logs.filter((line) => Number(line.level) >= 40).slice(0, 3))})`, { timeoutMs: 60_000 + BACKLOG * 15, intervalMs: 500 });
     const seconds = (Date.now() - started) / 1000;
     context.diagnostic(`drained ${BACKLOG} jobs in ${seconds.toFixed(1)} s (${Math.round(BACKLOG / seconds)} jobs/s, worker start included)`);
 

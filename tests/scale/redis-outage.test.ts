@@ -6,18 +6,10 @@ import pino from 'pino';
 import { testDatabases } from '../helpers/database';
 import { TestApp } from '../helpers/harness';
 import { RedisServer } from '../helpers/redis-server';
+import { until } from '../helpers/until';
 
 /** Points per minute per caller: a user read costs several, so this allows a handful of reads. */
 const BUDGET = 200;
-
-/** Polls `condition` every 50 ms for at most `ms`; fails the test when it never holds. */
-async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 for (const db of testDatabases()) {
   describe(`Redis unreachable (${db})`, () => {
@@ -60,7 +52,7 @@ for (const db of testDatabases()) {
       assert.equal(logs.filter((line) => line.level >= 50).length, 0, 'no errors logged');
 
       await redis.start();
-      await until(() => logged(/Redis is reachable again/).length > 0, 'the recovery', 20_000);
+      await until(() => logged(/Redis is reachable again/).length > 0, 'the recovery', { timeoutMs: 20_000 });
       const other = await t.activeUser();
       assert.equal((await t.rest('GET', `/users/${other.id}`, { auth: other.token })).status, 200);
       assert.ok((await sharedKeys()).length > 0, 'budgets are kept in Redis again');

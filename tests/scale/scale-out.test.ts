@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { FakeModel } from '../helpers/fake-model';
 import { ApiProcess, deploymentEnv, startWorker, type ServiceProcess } from '../helpers/service-process';
 import { STRIPE_KEY, WEBHOOK_SECRET } from '../helpers/stripe';
+import { until } from '../helpers/until';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -102,9 +103,7 @@ describe('two API instances and a worker on one PostgreSQL and one Redis', { ski
     const response = await fetch(`${b.baseUrl}/api/v1/users/${user.id}/tasks/${started.body.data.id}/events`, { headers: { authorization: user.token } });
     assert.equal(response.status, 200);
     const text = response.text();
-    const deadline = Date.now() + 30_000;
-    while (model.requests < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.ok(model.requests >= 1, 'the worker called the model with the file A stored');
+    await until(() => model.requests >= 1, 'the worker calls the model with the file A stored', { timeoutMs: 30_000 });
     model.release();
     const statuses = (await text).split('\n\n').filter((block) => block.includes('data: ')).map((block) => JSON.parse(block.split('data: ')[1]).status as string);
     assert.ok(statuses.includes('running'), statuses.join());

@@ -7,15 +7,7 @@ import { testDatabases } from '../helpers/database';
 import { useGoogleIssuer } from '../helpers/google-issuer';
 import { PUBLIC_KEY } from '../helpers/harness';
 import { CreditsTestApp } from '../helpers/stripe';
-
-/** Waits (bounded) until the condition holds: subscription values arrive on their own time. */
-async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`${what}: not seen in time`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { until } from '../helpers/until';
 
 /** Resolves when `promise` rejects with a ClaraError of this code; answers the error. */
 async function refusal(promise: Promise<unknown>, code: ClaraErrorCode): Promise<ClaraError> {
@@ -106,11 +98,11 @@ for (const db of testDatabases()) {
       const balances: number[] = [];
       let balanceFailure: ClaraError | undefined;
       const stopBalance = clara.balanceChanged({}, { next: (viewer) => balances.push(viewer.credits), error: (error) => (balanceFailure = error) });
-      await until(() => balances.length > 0 || balanceFailure !== undefined, 'the current balance');
+      await until(() => balances.length > 0 || balanceFailure !== undefined, 'the current balance', { timeoutMs: 60_000 });
       assert.deepEqual([balances, balanceFailure], [[0], undefined]);
       const paid = await t.stripe.pay(new URL(checkout!.url).pathname.split('/').pop()!);
       assert.equal(paid.status, 200);
-      await until(() => balances.includes(500), 'the payment on the balance subscription');
+      await until(() => balances.includes(500), 'the payment on the balance subscription', { timeoutMs: 60_000 });
       stopBalance();
       assert.equal((await clara.viewer()).credits, 500);
       assert.match((await clara.portal()).portal!.url, /^http/);
@@ -127,7 +119,7 @@ for (const db of testDatabases()) {
       let ended = false;
       let taskFailure: ClaraError | undefined;
       clara.taskProgress({ id: taskId }, { next: (state) => states.push(state), error: (error) => (taskFailure = error), complete: () => (ended = true) });
-      await until(() => ended || taskFailure !== undefined, 'the task subscription to complete');
+      await until(() => ended || taskFailure !== undefined, 'the task subscription to complete', { timeoutMs: 60_000 });
       assert.equal(taskFailure, undefined);
       const task = states.at(-1);
       assert.equal(task?.status, 'COMPLETED', JSON.stringify(states.map((state) => state.status)));

@@ -105,11 +105,16 @@ for (const db of testDatabases()) {
       await grantCredits(t, user.id, 20);
       const task = (await postAnalysis(t, user, {}, { prompt: 'This will take a while: 9 planets.' })).body.data;
       const session = `Bearer ${(await t.login(user.email, user.password)).body.data.token}`;
-      const stream = fetch(`${t.baseUrl}/api/v1/users/${user.id}/tasks/${task.id}/events`, { headers: { authorization: session } }).then((r) => r.text());
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const response = await fetch(`${t.baseUrl}/api/v1/users/${user.id}/tasks/${task.id}/events`, { headers: { authorization: session } });
+      assert.equal(response.status, 200);
+      // The stream is open once its first event (the task as it is) has arrived: only then log out.
+      const reader = response.body!.getReader();
+      let text = '';
+      while (!text.includes('\n\n')) text += Buffer.from((await reader.read()).value!).toString('utf8');
+      assert.match(text, /event: task\n/);
       assert.equal((await t.rest('DELETE', '/auth/session', { auth: session })).status, 204);
       const started = Date.now();
-      const text = await stream;
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += Buffer.from(chunk.value).toString('utf8');
       assert.ok(Date.now() - started < 10_000, 'the stream closed soon after logout');
       assert.doesNotMatch(text, /"status":"completed"/);
     });

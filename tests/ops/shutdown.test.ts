@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { grantCredits } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
 import { ServiceOnFreshDatabase } from '../helpers/service-process';
+import { until } from '../helpers/until';
 
 type Outcome = { status: number; body: string } | { error: string };
 
@@ -68,7 +69,7 @@ for (const db of testDatabases()) {
       let releaseBody!: () => void;
       const inFlight = send(baseUrl, '/graphql', { authorization: user.token, 'x-request-id': 'in-flight' }, query, new Promise<void>((resolve) => (releaseBody = resolve)));
       await child.waitForLine((line) => line.requestId === 'in-flight' && line.msg === 'incoming request');
-      for (let waited = 0; results.size < 40 && waited < 30_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      await until(() => results.size >= 40, 'forty load requests answered before the signal', { timeoutMs: 30_000, intervalMs: 20 });
 
       child.signal('SIGTERM');
       await child.waitForLine((line) => line.msg === 'shutting down');

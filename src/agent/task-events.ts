@@ -40,7 +40,7 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
   const slots = new StreamSlots(
     { perOwner: sseMaxStreamsPerUser, total: sseMaxStreams },
     { perOwner: (open) => `You already have ${open} task streams open; close one first.`, total: 'Too many task streams are open right now; poll the task instead, or retry shortly.' },
-    () => services.metrics.refusedByRateLimit('sse-streams'),
+    { onRefused: () => services.metrics.refusedByRateLimit('sse-streams'), closing: services.lifecycle.signal },
   );
   const { signal: shutdown } = services.lifecycle;
   const heartbeatEvery = heartbeatMs(connectionTimeoutMs);
@@ -85,7 +85,7 @@ export function registerTaskEvents(api: FastifyInstance, schema: GraphQLSchema, 
     try {
       current = await read(); // Refusals (401/403/404) are answered as JSON before the stream opens.
       // Counted against the user whose tasks are watched (the read above proved the caller may watch them).
-      release = slots.take(request.params.user_id); // over a cap: 429, before the stream opens
+      release = slots.take(request.params.user_id); // over a cap: 429, before the stream opens; shutting down: 503
     } catch (error) {
       done();
       throw error;

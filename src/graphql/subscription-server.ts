@@ -55,6 +55,7 @@ export function registerSubscriptions(
   const slots = new StreamSlots(
     { perOwner: config.subscriptionsMaxPerUser, total: config.subscriptionsMax },
     { perOwner: (open) => `You already have ${open} subscriptions open; complete one first.`, total: 'Too many subscriptions are open right now; retry shortly.' },
+    { closing: services.lifecycle.signal },
   );
   const rules = [...specifiedRules, ...options.validationRules];
   const connections = new WeakMap<SocketContext, Connection>();

@@ -11,7 +11,9 @@ export function heartbeatMs(connectionTimeoutMs: number): number {
 /**
  * Open streams per owner and in this instance: each holds a connection (and often polls or keeps a server), so both
  * are bounded. take() answers a release function that frees the slot once, however often it is called; over a cap it
- * throws RATE_LIMITED (429, Retry-After) before the stream opens, and tells `onRefused` (the metrics).
+ * throws RATE_LIMITED (429, Retry-After) before the stream opens, and tells `onRefused` (the metrics). Once `closing`
+ * is aborted (shutdown has begun) it throws SERVICE_UNAVAILABLE: a stream opened after the open ones were ended
+ * would hold the server for its whole grace period.
  */
 export class StreamSlots {
   private readonly perOwner = new Map<string, number>();
@@ -20,10 +22,11 @@ export class StreamSlots {
   constructor(
     private readonly limits: { perOwner: number; total: number },
     private readonly refusals: { perOwner: (open: number) => string; total: string },
-    private readonly onRefused?: () => void,
+    private readonly hooks: { onRefused?: () => void; closing?: AbortSignal } = {},
   ) {}
 
   take(owner: string): () => void {
+    if (this.hooks.closing?.aborted) throw new DomainError('SERVICE_UNAVAILABLE', 'This instance is shutting down; reconnect in a moment.', { retry_after_seconds: STREAM_RETRY_AFTER_SECONDS });
     const open = this.perOwner.get(owner) ?? 0;
     if (open >= this.limits.perOwner) throw this.refused(this.refusals.perOwner(open));
     if (this.total >= this.limits.total) throw this.refused(this.refusals.total);
@@ -41,7 +44,7 @@ export class StreamSlots {
   }
 
   private refused(message: string): DomainError {
-    this.onRefused?.();
+    this.hooks.onRefused?.();
     return new DomainError('RATE_LIMITED', message, { retry_after_seconds: STREAM_RETRY_AFTER_SECONDS });
   }
 }

@@ -51,11 +51,12 @@ export class IdempotencyService {
     // A key released (after a server error) between the insert and the select is simply claimed again.
     for (let attempt = 0; attempt < 3; attempt++) {
       // An expired key is free again, whether or not the expiry has removed it yet: it is taken over in the
-      // same statement (a concurrent taker waits on the row, then sees it fresh and is refused).
+      // same statement (a concurrent taker waits on the row, then sees it fresh and is refused), with a new id,
+      // so a request still running under the expired claim cannot complete or release the new one.
       const inserted = await connection.execute<{ id: string }[]>(
         `insert into idempotency_keys (scope, key, operation, fingerprint, state, created_at) values (?, ?, ?, ?, 'IN_PROGRESS', ?)
          on conflict (scope, key) do update
-           set operation = excluded.operation, fingerprint = excluded.fingerprint, state = 'IN_PROGRESS', response = null, completed_at = null, created_at = excluded.created_at
+           set id = default, operation = excluded.operation, fingerprint = excluded.fingerprint, state = 'IN_PROGRESS', response = null, completed_at = null, created_at = excluded.created_at
            where idempotency_keys.created_at < ?
          returning id`,
         [scope, key, operation, fingerprint, now, this.expiredBefore(now)],

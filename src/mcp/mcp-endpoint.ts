@@ -12,9 +12,9 @@ export const MCP_PATH = '/mcp';
 /**
  * MCP over Streamable HTTP, stateless: every POST gets its own McpServer and transport, so any instance
  * can answer any request. Credentials and the rate limit are settled first, as plain HTTP (401, 429 in
- * the REST envelope); only then does the SDK see the request.
+ * the REST envelope); only then does the SDK see the request. Also registers the legacy SSE transport, and
+ * returns what ends its open sessions (at shutdown).
  */
-/** Returns what ends the open MCP SSE sessions (at shutdown). */
 export function registerMcpEndpoint(app: FastifyInstance, schema: GraphQLSchema, services: Services, tools: McpTool[]): { close(): void } {
   const prepared = prepareMcpTools(schema, tools, services.config);
   const info = { name: services.config.serviceName, version: services.system.version };

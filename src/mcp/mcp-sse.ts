@@ -32,13 +32,13 @@ export function registerMcpSseEndpoint(app: FastifyInstance, services: Services,
   const slots = new StreamSlots(
     { perOwner: mcpSseMaxSessionsPerCaller, total: mcpSseMaxSessions },
     { perOwner: (open) => `This API key already has ${open} MCP SSE sessions open; close one first.`, total: 'Too many MCP SSE sessions are open right now; use the Streamable HTTP endpoint (/mcp), or retry shortly.' },
-    () => services.metrics.refusedByRateLimit('mcp-sse-sessions'),
+    { onRefused: () => services.metrics.refusedByRateLimit('mcp-sse-sessions'), closing: services.lifecycle.signal },
   );
   const heartbeatEvery = heartbeatMs(connectionTimeoutMs);
 
   app.get(MCP_SSE_PATH, async (request, reply) => {
     const { userId, apiKeyId } = await authenticateMcpRequest(services, request, reply);
-    const release = slots.take(apiKeyId); // over a cap: 429 before the stream opens
+    const release = slots.take(apiKeyId); // over a cap: 429 before the stream opens; shutting down: 503
     const transport = new SSEServerTransport(MCP_SSE_MESSAGES_PATH, reply.raw);
     // Each call runs with the context of the POST that carried it (set below as the request's auth).
     const server = createMcpServer(info, tools, (extra) => extra.authInfo?.extra?.context as Context, userId);

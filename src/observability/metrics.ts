@@ -10,6 +10,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 export type Interface = 'graphql' | 'rest' | 'mcp' | 'other';
 export type JobOutcome = 'completed' | 'retried' | 'gave_up';
 
+const METRICS_TOKEN_REQUIRED = 'A valid metrics token is required.';
+
 /** Distinct client-chosen names (GraphQL operation names) kept as labels; later ones share `other`. */
 const MAX_OPERATION_NAMES = 200;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -134,7 +136,7 @@ function bearerMatches(authorization: string | undefined, token: string): boolea
 /** /metrics on the main port, for holders of METRICS_TOKEN only (registered only when the token is set). */
 export function registerMetricsRoute(http: FastifyInstance, metrics: Metrics, token: string): void {
   http.get('/metrics', async (request, reply) => {
-    if (!bearerMatches(request.headers.authorization, token)) return sendError(reply.header('www-authenticate', 'Bearer'), unauthenticated('A valid metrics token is required.'));
+    if (!bearerMatches(request.headers.authorization, token)) return sendError(reply.header('www-authenticate', 'Bearer'), unauthenticated(METRICS_TOKEN_REQUIRED));
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 }
@@ -145,7 +147,9 @@ export async function startMetricsListener(metrics: Metrics, { host, metricsPort
   const server = createServer((request, response) => {
     const path = request.url?.split('?')[0];
     if (request.method !== 'GET' || path !== '/metrics') return void response.writeHead(404).end();
-    if (token && !bearerMatches(request.headers.authorization, token)) return void response.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+    if (token && !bearerMatches(request.headers.authorization, token)) {
+      return void response.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'application/json' }).end(JSON.stringify({ data: null, message: METRICS_TOKEN_REQUIRED, status: 'error' }));
+    }
     metrics.registry.metrics().then(
       (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
       () => response.writeHead(500).end(),

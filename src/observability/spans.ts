@@ -1,6 +1,8 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
-import { tracingEnabled } from './tracing';
 
+/** True once tracing.ts started the SDK; with tracing off, the helpers below call straight through. */
+const enabled = Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT);
+const tracingEnabled = (): boolean => enabled;
 const tracer = () => trace.getTracer('clara');
 
 /** Runs `fn` inside a span of its own (a child of the active one); with tracing off, just runs it. */

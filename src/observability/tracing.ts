@@ -37,11 +37,6 @@ function startTracing(): NodeSDK {
   return started;
 }
 
-/** True once the SDK is started (OTEL_EXPORTER_OTLP_ENDPOINT set); spans.ts calls straight through otherwise. */
-export function tracingEnabled(): boolean {
-  return sdk !== undefined;
-}
-
 /** Sends the spans still buffered; called on shutdown. */
 export async function stopTracing(): Promise<void> {
   await sdk?.shutdown().catch(() => undefined);

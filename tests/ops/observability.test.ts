@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../src/core/logger';
 import { startMetricsListener } from '../../src/observability/metrics';
-import { grantCredits, waitForTask } from '../helpers/agent';
+import { grantCredits, postAnalysis, waitForTask } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
 import { ADMIN_KEY, TestApp } from '../helpers/harness';
 
@@ -159,7 +159,11 @@ for (const db of testDatabases()) {
       assert.equal(delta('clara_credits_spent_total', 'kind="admin"'), 30);
     });
 
-    test('/livez and /readyz answer 200 while serving; readiness turns 503 as soon as shutdown starts', async () => {
+    test('/livez and /readyz answer 200 while serving; readiness turns 503 and no new stream opens as soon as shutdown starts', async () => {
+      const user = await t.activeUser();
+      await grantCredits(t, user.id, 20);
+      const task = (await postAnalysis(t, user, { 'note.txt': 'The bridge opened in 1932.' }, { prompt: 'Check it.' })).body.data;
+      const apiKey = await t.rest('GET', `/users/${user.id}/api_key`, { auth: user.token });
       assert.deepEqual(await (await fetch(`${t.baseUrl}/livez`)).json(), { status: 'ok' });
       const ready = await fetch(`${t.baseUrl}/readyz`);
       assert.equal(ready.status, 200);
@@ -167,6 +171,14 @@ for (const db of testDatabases()) {
       const stopping = await fetch(`${t.baseUrl}/readyz`);
       assert.equal(stopping.status, 503);
       assert.deepEqual(await stopping.json(), { status: 'unavailable', failed: ['shutting_down'] });
+      // A stream opened now would outlive the ones shutdown has ended, and hold it for the grace period.
+      const taskStream = await t.rest('GET', `/users/${user.id}/tasks/${task.id}/events`, { auth: user.token });
+      assert.equal(taskStream.status, 503);
+      assert.equal(taskStream.headers.get('retry-after'), '5');
+      assert.match(taskStream.body.message, /shutting down/);
+      const mcpSse = await fetch(`${t.baseUrl}/sse`, { headers: { authorization: `Bearer ${apiKey.body.data.token}`, 'user-id': user.id } });
+      assert.equal(mcpSse.status, 503);
+      assert.match(((await mcpSse.json()) as { message: string }).message, /shutting down/);
       assert.equal((await fetch(`${t.baseUrl}/livez`)).status, 200);
     });
   });

@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { grantCredits } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
 import { TestApp } from '../helpers/harness';
+import { until } from '../helpers/until';
 
 const db = testDatabases()[0];
 
@@ -43,11 +44,10 @@ describe(`MCP tools for credits and the agent (${db})`, () => {
     assert.ok((await call('agent_supported_attachments')).image.includes('.png'));
     const started = await call('agent_analysis', { prompt: 'Check: the bridge opened in 1932 and cost 10 million dollars.', files: [{ name: 'note.txt', contentBase64: Buffer.from('Opened 1932.').toString('base64') }] });
     assert.equal(started.cost, 20);
-    let task = started;
-    for (let i = 0; i < 100 && task.status !== 'COMPLETED' && task.status !== 'FAILED'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      task = await call('tasks_view', { id: started.id });
-    }
+    const task = await until(async () => {
+      const seen = await call('tasks_view', { id: started.id });
+      return seen.status === 'COMPLETED' || seen.status === 'FAILED' ? seen : null;
+    }, 'the analysis ends', { timeoutMs: 20_000, intervalMs: 200 });
     assert.equal(task.status, 'COMPLETED');
     assert.match(JSON.stringify(task.report.claims), /1932/);
     assert.equal(task.report.kind, 'LOCAL_REPORT');

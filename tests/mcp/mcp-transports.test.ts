@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { grantCredits } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
 import { TestApp } from '../helpers/harness';
+import { until } from '../helpers/until';
 
 type Transport = 'sse' | 'streamable-http';
 const NOTE = { name: 'note.txt', contentBase64: Buffer.from('The bridge opened in 1932.').toString('base64') };
@@ -123,11 +124,10 @@ for (const db of testDatabases()) {
       other.abort.abort();
       first.abort.abort();
       // The server sees the close asynchronously: poll (bounded) until the slot is free.
-      let reopened = await openStream(t, user.headers);
-      for (let attempt = 0; reopened.response.status === 429 && attempt < 50; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        reopened = await openStream(t, user.headers);
-      }
+      const reopened = await until(async () => {
+        const attempt = await openStream(t, user.headers);
+        return attempt.response.status === 429 ? null : attempt;
+      }, 'a closed session frees its slot', { timeoutMs: 5_000, intervalMs: 100 });
       assert.equal(reopened.response.status, 200);
       reopened.abort.abort();
       second.abort.abort();

@@ -6,13 +6,6 @@ import { createContext, type Context } from '../graphql/context';
 
 const HOW_TO_AUTHENTICATE = 'MCP needs an API key: send Authorization: Bearer <api_key_token> and User-Id: <user_id>.';
 
-/**
- * The credentials of an MCP request: its own `Authorization` and `User-Id` headers, or, when it sends no
- * Authorization header, the configured pair (MCP_API_KEY_TOKEN, MCP_USER_ID: a local single-user
- * deployment), and those only for a local request (see isLocalRequest). Each POST spends a point of the API key's
- * budget (over it: 429). Only checked here: that an API key and a user id were given; whether that user id is the
- * key's is the GraphQL ownership rules' job.
- */
 /** The budget counts POSTs, so a POST must be one message (the MCP spec dropped JSON-RPC batches in 2025-06-18). */
 export function refuseBatch(body: unknown): void {
   if (Array.isArray(body)) throw new DomainError('BAD_REQUEST', 'Send one JSON-RPC message per request; batches are not accepted.');
@@ -25,6 +18,13 @@ export interface McpCredentials {
   apiKeyId: string;
 }
 
+/**
+ * The credentials of an MCP request: its own `Authorization` and `User-Id` headers, or, when it sends no
+ * Authorization header, the configured pair (MCP_API_KEY_TOKEN, MCP_USER_ID: a local single-user
+ * deployment), and those only for a local request (see isLocalRequest). Each POST spends a point of the API key's
+ * budget (over it: 429). Only checked here: that an API key and a user id were given; whether that user id is the
+ * key's is the GraphQL ownership rules' job.
+ */
 export async function authenticateMcpRequest(services: Services, request: FastifyRequest, reply: FastifyReply): Promise<McpCredentials> {
   try {
     return await authenticate(services, request);

@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { grantCredits, postAnalysis } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
 import { ADMIN_KEY, PUBLIC_KEY, TestApp } from '../helpers/harness';
+import { mcpHeaders } from '../helpers/mcp';
 import { freePort } from '../helpers/service-process';
 import { CreditsTestApp, STRIPE_KEY, WEBHOOK_SECRET } from '../helpers/stripe';
 
@@ -32,9 +33,8 @@ async function debitsOf(t: CreditsTestApp, user: User): Promise<number> {
 }
 
 async function mcpClient(t: CreditsTestApp, user: User): Promise<Client> {
-  const key = await t.rest('GET', `/users/${user.id}/api_key`, { auth: user.token });
   const client = new Client({ name: 'clara-idempotency-tests', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${t.baseUrl}/mcp`), { requestInit: { headers: { authorization: `Bearer ${key.body.data.token}`, 'user-id': user.id } } }));
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${t.baseUrl}/mcp`), { requestInit: { headers: await mcpHeaders(t, user) } }));
   return client;
 }
 

@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { grantCredits } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
 import { TestApp } from '../helpers/harness';
+import { mcpHeaders } from '../helpers/mcp';
 import { until } from '../helpers/until';
 
 const db = testDatabases()[0];
@@ -18,9 +19,8 @@ describe(`MCP tools for credits and the agent (${db})`, () => {
     const user = await t.activeUser();
     userId = user.id;
     await grantCredits(t, user.id, 50);
-    const apiKey = (await t.rest('GET', `/users/${user.id}/api_key`, { auth: user.token })).body.data.token;
     client = new Client({ name: 'clara-tests', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${t.baseUrl}/mcp`), { requestInit: { headers: { authorization: `Bearer ${apiKey}`, 'user-id': user.id } } }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${t.baseUrl}/mcp`), { requestInit: { headers: await mcpHeaders(t, user) } }));
   });
   after(async () => {
     await client?.close();

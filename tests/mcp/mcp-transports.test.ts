@@ -6,17 +6,16 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { grantCredits } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
 import { TestApp } from '../helpers/harness';
+import { mcpHeaders, openStream } from '../helpers/mcp';
 import { until } from '../helpers/until';
 
 type Transport = 'sse' | 'streamable-http';
 const NOTE = { name: 'note.txt', contentBase64: Buffer.from('The bridge opened in 1932.').toString('base64') };
 
-/** An active user with its API key, and the MCP headers that carry them. */
+/** An active user with the MCP headers of its API key. */
 async function apiKeyUser(t: TestApp) {
   const user = await t.activeUser();
-  const key = await t.rest('GET', `/users/${user.id}/api_key`, { auth: user.token });
-  assert.equal(key.status, 200);
-  return { ...user, headers: { authorization: `Bearer ${key.body.data.token}`, 'user-id': user.id } };
+  return { ...user, headers: await mcpHeaders(t, user) };
 }
 
 /** The official SDK client, over either transport, as an assistant configured for it runs it. */
@@ -28,29 +27,6 @@ async function connect(t: TestApp, kind: Transport, headers: Record<string, stri
   const client = new Client({ name: 'clara-transport-tests', version: '1.0.0' });
   await client.connect(transport);
   return { client, transport };
-}
-
-/** GET /sse by hand: the response (stream open) and the session's message URL from the `endpoint` event. */
-async function openStream(t: TestApp, headers: Record<string, string>) {
-  const abort = new AbortController();
-  const response = await fetch(`${t.baseUrl}/sse`, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
-  if (response.status !== 200) return { response, abort, messages: '', next: async () => '' };
-  const reader = response.body!.getReader();
-  let buffered = '';
-  const next = async () => {
-    while (!buffered.includes('\n\n')) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error('stream ended');
-      buffered += Buffer.from(value).toString('utf8');
-    }
-    const end = buffered.indexOf('\n\n');
-    const event = buffered.slice(0, end);
-    buffered = buffered.slice(end + 2);
-    return event;
-  };
-  const endpoint = await next();
-  assert.match(endpoint, /^event: endpoint\ndata: \/messages\?sessionId=[0-9a-f-]{36}$/);
-  return { response, abort, messages: `${t.baseUrl}${endpoint.split('data: ')[1]}`, next };
 }
 
 const post = (url: string, headers: Record<string, string>, message: unknown) =>

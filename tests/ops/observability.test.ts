@@ -7,6 +7,7 @@ import { startMetricsListener } from '../../src/observability/metrics';
 import { grantCredits, postAnalysis, waitForTask } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
 import { ADMIN_KEY, TestApp } from '../helpers/harness';
+import { mcpHeaders, openStream } from '../helpers/mcp';
 
 const METRICS_TOKEN = 'test-metrics-token-0123456789abcdef';
 
@@ -114,19 +115,15 @@ for (const db of testDatabases()) {
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'system_version', arguments: {} } }),
       });
       // The legacy SSE transport: its message POSTs are labelled by tool too.
-      const apiKey = await t.rest('GET', `/users/${user.id}/api_key`, { auth: user.token });
-      const mcpHeaders = { authorization: `Bearer ${apiKey.body.data.token}`, 'user-id': user.id };
-      const stream = new AbortController();
-      const sse = await fetch(`${t.baseUrl}/sse`, { headers: mcpHeaders, signal: stream.signal });
-      const endpoint = Buffer.from((await sse.body!.getReader().read()).value!).toString('utf8');
-      const messages = /data: (\S+)/.exec(endpoint)![1];
-      const posted = await fetch(`${t.baseUrl}${messages}`, {
+      const headers = await mcpHeaders(t, user);
+      const sse = await openStream(t, headers);
+      const posted = await fetch(sse.messages, {
         method: 'POST',
-        headers: { ...mcpHeaders, 'content-type': 'application/json' },
+        headers: { ...headers, 'content-type': 'application/json' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'system_version', arguments: {} } }),
       });
       assert.equal(posted.status, 202);
-      stream.abort();
+      sse.abort.abort();
       const text = await (await scrape()).text();
       assert.equal(sample(text, 'clara_http_requests_total', 'interface="mcp",operation="system_version",status="202"'), 1, 'the SSE message, by its tool');
       assert.ok(sample(text, 'clara_http_requests_total', 'interface="graphql",operation="MyBalance",status="200"')! >= 1);
@@ -163,7 +160,7 @@ for (const db of testDatabases()) {
       const user = await t.activeUser();
       await grantCredits(t, user.id, 20);
       const task = (await postAnalysis(t, user, { 'note.txt': 'The bridge opened in 1932.' }, { prompt: 'Check it.' })).body.data;
-      const apiKey = await t.rest('GET', `/users/${user.id}/api_key`, { auth: user.token });
+      const headers = await mcpHeaders(t, user);
       assert.deepEqual(await (await fetch(`${t.baseUrl}/livez`)).json(), { status: 'ok' });
       const ready = await fetch(`${t.baseUrl}/readyz`);
       assert.equal(ready.status, 200);
@@ -176,9 +173,9 @@ for (const db of testDatabases()) {
       assert.equal(taskStream.status, 503);
       assert.equal(taskStream.headers.get('retry-after'), '5');
       assert.match(taskStream.body.message, /shutting down/);
-      const mcpSse = await fetch(`${t.baseUrl}/sse`, { headers: { authorization: `Bearer ${apiKey.body.data.token}`, 'user-id': user.id } });
-      assert.equal(mcpSse.status, 503);
-      assert.match(((await mcpSse.json()) as { message: string }).message, /shutting down/);
+      const mcpSse = await openStream(t, headers);
+      assert.equal(mcpSse.response.status, 503);
+      assert.match(((await mcpSse.response.json()) as { message: string }).message, /shutting down/);
       assert.equal((await fetch(`${t.baseUrl}/livez`)).status, 200);
     });
   });

@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { grantCredits } from '../helpers/agent';
 import { testDatabases } from '../helpers/database';
+import { mcpHeaders } from '../helpers/mcp';
 import { ServiceOnFreshDatabase } from '../helpers/service-process';
 import { until } from '../helpers/until';
 
@@ -47,8 +48,7 @@ for (const db of testDatabases()) {
       assert.equal(stream.status, 200);
       const streamText = stream.text();
       // An open MCP SSE session (legacy transport): it must not hold the shutdown for the grace period.
-      const apiKey = await fetch(`${baseUrl}/api/v1/users/${user.id}/api_key`, { headers: { authorization: user.token } });
-      const mcpSse = await fetch(`${baseUrl}/sse`, { headers: { authorization: `Bearer ${((await apiKey.json()) as { data: { token: string } }).data.token}`, 'user-id': user.id } });
+      const mcpSse = await fetch(`${baseUrl}/sse`, { headers: await mcpHeaders(service, user) });
       assert.equal(mcpSse.status, 200);
       const mcpSseText = mcpSse.text();
 
